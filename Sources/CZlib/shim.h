@@ -1,0 +1,4 @@
+#ifndef TAILTRACK_CZLIB_SHIM_H
+#define TAILTRACK_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

@@ -1,0 +1,68 @@
+/// Identifies one followed file inside a running agent, so that acknowledgements find their
+/// way back to the reader that produced the lines.
+public struct FileKey: Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+
+    public init(rawValue: UInt64) {
+        self.rawValue = rawValue
+    }
+
+    public var description: String { "file#\(rawValue)" }
+}
+
+/// One line inside a ``LineChunk``: where its bytes are in the chunk's buffer and where the
+/// line starts in the file (for operation ids, dead letters and positions).
+public struct LineSpan: Sendable, Equatable {
+    /// Index of the line's first byte in ``LineChunk/bytes``.
+    public var start: Int
+    /// The line's length in bytes, without its `\n` or `\r\n`.
+    public var length: Int
+    /// Offset of the line's first byte in the (uncompressed) file.
+    public var fileOffset: UInt64
+
+    public init(start: Int, length: Int, fileOffset: UInt64) {
+        self.start = start
+        self.length = length
+        self.fileOffset = fileOffset
+    }
+}
+
+/// A block of complete lines read from one file: the unit the tailer hands to the rules.
+///
+/// Handing lines over one by one costs microseconds each; a chunk carries hundreds or
+/// thousands of them for the price of one hand-over.
+public struct LineChunk: Sendable {
+    /// The `name` of the source (config `sources:`) the file belongs to.
+    public var source: String
+    /// The file's path when the lines were read.
+    public var path: String
+    /// The file's content fingerprint: part of every operation id.
+    public var fingerprint: FileFingerprint
+    /// The reader's key, to acknowledge ``endOffset`` with.
+    public var file: FileKey
+    /// The bytes the lines point into.
+    public var bytes: [UInt8]
+    /// The lines, in file order.
+    public var lines: [LineSpan]
+    /// The file offset just after the last line of this chunk (after its newline): the
+    /// position to commit once every operation from this chunk is accepted or dead-lettered.
+    public var endOffset: UInt64
+
+    public init(
+        source: String,
+        path: String,
+        fingerprint: FileFingerprint,
+        file: FileKey,
+        bytes: [UInt8],
+        lines: [LineSpan],
+        endOffset: UInt64
+    ) {
+        self.source = source
+        self.path = path
+        self.fingerprint = fingerprint
+        self.file = file
+        self.bytes = bytes
+        self.lines = lines
+        self.endOffset = endOffset
+    }
+}

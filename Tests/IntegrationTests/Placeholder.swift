@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct IntegrationPlaceholder {
+    @Test func builds() {}
+}
