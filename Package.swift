@@ -55,10 +55,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "TrackTestServer",
+            dependencies: [
+                "TailTrack",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TrackTestServer",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "TailTrackTests",
             dependencies: [
                 "TailTrack",
+                "TrackTestServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -70,6 +82,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TailTrack",
+                "TrackTestServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
