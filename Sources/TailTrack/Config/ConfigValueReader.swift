@@ -205,7 +205,7 @@ struct ConfigValueReader {
             return nil
         }
         guard range.contains(bytes) else {
-            fail(spec.location, section.path(key), outOfRange(bytes, range, unit: " bytes"))
+            fail(spec.location, section.path(key), outOfRange(bytes, range, unit: "bytes"))
             return nil
         }
         return bytes
@@ -239,9 +239,9 @@ struct ConfigValueReader {
         _ range: ClosedRange<Number>,
         unit: String = ""
     ) -> String {
-        if number < range.lowerBound {
-            return "\(number) is below the minimum of \(range.lowerBound)\(unit)"
-        }
-        return "\(number) is above the maximum of \(range.upperBound)\(unit)"
+        let below = number < range.lowerBound
+        let bound = below ? range.lowerBound : range.upperBound
+        let suffix = unit.isEmpty ? "" : bound == 1 ? " \(unit.dropLast())" : " \(unit)"
+        return "\(number) is \(below ? "below the minimum" : "above the maximum") of \(bound)\(suffix)"
     }
 }

@@ -54,7 +54,8 @@ enum EnvironmentSubstitution {
             fallback = body[body.index(colon, offsetBy: 2)...]
         }
         guard isVariableName(name) else {
-            return .failure(Failure(message: "\"${\(body)}\" is not a valid variable reference (names are letters, digits and _)"))
+            // The text is not echoed: it may be part of a credential.
+            return .failure(Failure(message: "\"${\" is not followed by a variable name (letters, digits and _)"))
         }
         let value = environment[String(name)]
         if let fallback {

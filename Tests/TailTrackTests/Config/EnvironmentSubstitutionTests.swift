@@ -43,7 +43,7 @@ import Testing
     @Test func errors() {
         #expect(failure("${CIO_SITE_ID}") == "environment variable CIO_SITE_ID is not set")
         #expect(failure("${SITE") == "unterminated \"${\" (write \"$$\" for a literal \"$\")")
-        #expect(failure("${1X}") == "\"${1X}\" is not a valid variable reference (names are letters, digits and _)")
-        #expect(failure("${}") == "\"${}\" is not a valid variable reference (names are letters, digits and _)")
+        #expect(failure("${1X}") == "\"${\" is not followed by a variable name (letters, digits and _)")
+        #expect(failure("${}") == "\"${\" is not followed by a variable name (letters, digits and _)")
     }
 }

@@ -160,7 +160,7 @@ import Testing
         #expect(config.sources[0].exclude == ["*.bak"])
         #expect(config.sources[0].startAt == .beginning)
         #expect(!config.sources[0].backfillRotated)
-        #expect(config.sources[0].location == SourceLocation(file: "\(dir)/tailtrack.yml", line: 36, column: 11))
+        #expect(config.sources[0].location == SourceLocation(file: "\(dir)/tailtrack.yml", line: 31, column: 11))
         #expect(config.sources[1].name == "web.access-1")
         #expect(config.sources[1].paths == ["/var/log/nginx/access.log", "\(dir)/more/*.log"])
         #expect(config.sources[1].exclude.isEmpty)
@@ -168,7 +168,7 @@ import Testing
         #expect(config.sources[1].backfillRotated)
         #expect(config.rules.count == 1)
         #expect(config.rules[0]["name"]?.value.kind == .string("purchase"))
-        #expect(config.rules[0].location.line == 44)
+        #expect(config.rules[0].location.line == 39)
         #expect(config.output == .file(path: "\(dir)/out.jsonl"))
         #expect(config.shutdownTimeout == .milliseconds(1500))
         #expect(config.logLevel == "debug")
@@ -261,7 +261,7 @@ import Testing
                 "DIR/tailtrack.yml:15: retry.max_backoff: expected a duration, found a list",
                 "DIR/tailtrack.yml:16: dead_letter: expected a mapping, found a list",
                 "DIR/tailtrack.yml:18: tail.inotify: \"yes\" is not true or false",
-                "DIR/tailtrack.yml:19: tail.max_line_bytes: 0 is below the minimum of 1 bytes",
+                "DIR/tailtrack.yml:19: tail.max_line_bytes: 0 is below the minimum of 1 byte",
                 "DIR/tailtrack.yml:23: sources[0].start_at: \"middle\" is not one of beginning, end",
                 "DIR/tailtrack.yml:24: sources[1].name: \"app\" is already the name of sources[0]",
                 "DIR/tailtrack.yml:26: sources[2].name: \"my app\" may contain only letters, digits, \"_\", \".\" and \"-\"",
@@ -408,11 +408,12 @@ import Testing
             "track:\n  site_id: s\n  api_key: \(key)\n  api_key_file: keyfile\n",
             "track:\n  site_id: s\n  api_key: [\(key)]\n",
             "track:\n  site_id: s\n  api_key: {\(key): 1}\n",
-            "track:\n  site_id: s\n  api_key: \(key)\n  region: \(key)x\n",
+            "track:\n  site_id: s\n  api_key: \(key)\n  region: mars\n",
             "track:\n  site_id: s\n  api_key: \(key)\nbatch:\n  max_bytes: 900000\n  flush_intervl: 1\n",
             "track:\n  site_id: s\n  api_key: ${KEY}\n  url: ftp://\n",
             "track:\n  site_id: s\n  api_key: \"${KEY}${UNSET}\"\n",
             "track:\n  site_id: s\n  api_key: ${KEY\n",
+            "track:\n  site_id: s\n  api_key: \"${\(key)}\"\n",
             "track:\n  site_id: s\n  api_key: \(key)\n  api_key: \(key)\n",
             "track:\n  site_id: s\n  api_key: \"\(key)\n",
             "track:\n  site_id: s\n  api_key_file: keyfile\n  timeout: x\n",
