@@ -71,7 +71,9 @@ enum EnvironmentSubstitution {
     /// `[A-Za-z_][A-Za-z0-9_]*`.
     private static func isVariableName(_ name: Substring) -> Bool {
         guard let first = name.utf8.first, first == UInt8(ascii: "_") || isLetter(first) else { return false }
-        return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return name.utf8.allSatisfy {
+            $0 == UInt8(ascii: "_") || isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+        }
     }
 
     private static func isLetter(_ byte: UInt8) -> Bool {

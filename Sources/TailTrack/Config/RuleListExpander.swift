@@ -23,7 +23,8 @@ struct RuleListExpander {
         for (index, item) in items.enumerated() {
             let itemPath = "\(keyPath)[\(index)]"
             guard item.members != nil else {
-                reader.fail(item.location, itemPath, "expected a mapping (a rule, or include: GLOB), found \(item.kindName)")
+                reader.fail(
+                    item.location, itemPath, "expected a mapping (a rule, or include: GLOB), found \(item.kindName)")
                 continue
             }
             guard item["include"] != nil else {
@@ -48,7 +49,9 @@ struct RuleListExpander {
             if let include {
                 reader.fail(include.location, include.keyPath, "cannot read \(path): \(failure.reason)")
             } else {
-                reader.append(ConfigError(file: path, line: nil, keyPath: nil, message: "cannot read the rules file: \(failure.reason)"))
+                reader.append(
+                    ConfigError(
+                        file: path, line: nil, keyPath: nil, message: "cannot read the rules file: \(failure.reason)"))
             }
             return []
         }
@@ -62,12 +65,14 @@ struct RuleListExpander {
         case .array:
             return rules(from: root, keyPath: "rules", directory: directory, depth: depth)
         case .object:
-            guard let section = reader.section(root, at: "", allowed: ["rules"]), let list = section.value("rules") else {
+            guard let section = reader.section(root, at: "", allowed: ["rules"]), let list = section.value("rules")
+            else {
                 return []
             }
             return rules(from: list, keyPath: "rules", directory: directory, depth: depth)
         default:
-            reader.fail(root.location, nil, "expected a list of rules or a mapping with a rules: list, found \(root.kindName)")
+            reader.fail(
+                root.location, nil, "expected a list of rules or a mapping with a rules: list, found \(root.kindName)")
             return []
         }
     }

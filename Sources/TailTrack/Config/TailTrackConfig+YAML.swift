@@ -11,7 +11,8 @@ extension TailTrackConfig {
             text = content
         case .failure(let failure):
             throw ConfigErrors([
-                ConfigError(file: path, line: nil, keyPath: nil, message: "cannot read the config file: \(failure.reason)")
+                ConfigError(
+                    file: path, line: nil, keyPath: nil, message: "cannot read the config file: \(failure.reason)")
             ])
         }
         var loader = ConfigLoader(file: path, environment: environment)
@@ -137,12 +138,14 @@ private struct ConfigLoader {
         // Without `track:` the section is empty, so that missing credentials are still reported.
         let track =
             section(top, "track", allowed: allowed)
-            ?? ConfigSection(keyPath: "track", location: top.members["track"]?.keyLocation ?? top.location, members: [:])
+            ?? ConfigSection(
+                keyPath: "track", location: top.members["track"]?.keyLocation ?? top.location, members: [:])
         if let region = reader.choice(track, "region", among: TrackSettings.Region.allCases.map(\.rawValue)) {
             settings.region = TrackSettings.Region(rawValue: region) ?? .us
         }
         if let url = reader.string(track, "url") {
-            settings.url = validatedURL(url, at: track.value("url")?.location ?? track.location, keyPath: track.path("url"))
+            settings.url = validatedURL(
+                url, at: track.value("url")?.location ?? track.location, keyPath: track.path("url"))
         }
         if let timeout = reader.duration(track, "connect_timeout", positive: true) { settings.connectTimeout = timeout }
         if let timeout = reader.duration(track, "timeout", positive: true) { settings.requestTimeout = timeout }
@@ -183,7 +186,8 @@ private struct ConfigLoader {
         if !unusable.contains("track.site_id") {
             if let siteID = credentialReader.string(track, "site_id") {
                 if siteID.isEmpty {
-                    credentialReader.fail(track.value("site_id")?.location ?? track.location, "track.site_id", "is empty")
+                    credentialReader.fail(
+                        track.value("site_id")?.location ?? track.location, "track.site_id", "is empty")
                 } else {
                     settings.siteID = siteID
                 }
@@ -203,7 +207,8 @@ private struct ConfigLoader {
             guard !unusable.contains("track.api_key") else { return }
             guard let key = credentialReader.string(track, "api_key") else {
                 if track.value("api_key") == nil {
-                    credentialReader.fail(track.members["api_key"]?.keyLocation ?? track.location, "track.api_key", "is empty")
+                    credentialReader.fail(
+                        track.members["api_key"]?.keyLocation ?? track.location, "track.api_key", "is empty")
                 }
                 return
             }
@@ -217,7 +222,8 @@ private struct ConfigLoader {
             let location = track.value("api_key_file")?.location ?? track.location
             guard let path = credentialReader.string(track, "api_key_file") else {
                 if track.value("api_key_file") == nil {
-                    credentialReader.fail(location, "track.api_key_file", "expected the path of a file holding the API key")
+                    credentialReader.fail(
+                        location, "track.api_key_file", "expected the path of a file holding the API key")
                 }
                 return
             }
@@ -275,7 +281,8 @@ private struct ConfigLoader {
         if let interval = reader.duration(batch, "flush_interval", positive: true) { settings.flushInterval = interval }
         if let count = reader.integer(batch, "max_in_flight", in: 1...64) { settings.maxInFlight = count }
         if let rate = reader.positiveNumber(batch, "max_requests_per_second") { settings.maxRequestsPerSecond = rate }
-        if let spec = batch.value("queue_bytes"), let bytes = reader.size(batch, "queue_bytes", in: 1...Int64(Int.max)) {
+        if let spec = batch.value("queue_bytes"), let bytes = reader.size(batch, "queue_bytes", in: 1...Int64(Int.max))
+        {
             if bytes < Int64(settings.maxBytes) {
                 reader.fail(
                     spec.location,
@@ -319,7 +326,9 @@ private struct ConfigLoader {
 
     private mutating func tail(_ tail: ConfigSection) -> TailSettings {
         var settings = TailSettings()
-        if let bytes = reader.size(tail, "max_line_bytes", in: 1...Int64(Int32.max)) { settings.maxLineBytes = Int(bytes) }
+        if let bytes = reader.size(tail, "max_line_bytes", in: 1...Int64(Int32.max)) {
+            settings.maxLineBytes = Int(bytes)
+        }
         if let bytes = reader.size(tail, "read_bytes", in: 1...Int64(Int32.max)) { settings.readBytes = Int(bytes) }
         if let interval = reader.duration(tail, "poll_interval", positive: true) { settings.pollInterval = interval }
         if let inotify = reader.bool(tail, "inotify") { settings.useInotify = inotify }
@@ -353,7 +362,8 @@ private struct ConfigLoader {
                     )
                     valid = false
                 } else if let first = firstIndexByName[name] {
-                    reader.fail(nameSpec.location, source.path("name"), "\"\(name)\" is already the name of sources[\(first)]")
+                    reader.fail(
+                        nameSpec.location, source.path("name"), "\"\(name)\" is already the name of sources[\(first)]")
                     valid = false
                 } else {
                     firstIndexByName[name] = index
@@ -371,7 +381,9 @@ private struct ConfigLoader {
                 }
                 valid = false
             } else if paths?.isEmpty == true {
-                reader.fail(source.value("paths")?.location ?? source.location, source.path("paths"), "must name at least one path")
+                reader.fail(
+                    source.value("paths")?.location ?? source.location, source.path("paths"),
+                    "must name at least one path")
                 valid = false
             }
             let exclude = reader.stringList(source, "exclude")

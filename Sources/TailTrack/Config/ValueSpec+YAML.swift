@@ -107,7 +107,8 @@ private struct ValueSpecBuilder {
                 continue
             }
             let childPath = keyPath.isEmpty ? key : "\(keyPath).\(key)"
-            members.append(ValueSpec.Member(key: key, keyLocation: keyLocation, value: build(valueNode, keyPath: childPath)))
+            members.append(
+                ValueSpec.Member(key: key, keyLocation: keyLocation, value: build(valueNode, keyPath: childPath)))
         }
         var seen = Set(members.map(\.key))
         for member in merged where !seen.contains(member.key) {
@@ -137,7 +138,8 @@ private struct ValueSpecBuilder {
         }
     }
 
-    private mutating func scalarKind(_ scalar: Node.Scalar, keyPath: String, location: SourceLocation) -> ValueSpec.Kind {
+    private mutating func scalarKind(_ scalar: Node.Scalar, keyPath: String, location: SourceLocation) -> ValueSpec.Kind
+    {
         var text = scalar.string
         let hasReference = text.utf8.contains(UInt8(ascii: "$"))
         if hasReference {
@@ -237,7 +239,9 @@ enum YAMLCoreSchema {
         guard mantissaDigits > 0 else { return false }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+                index += 1
+            }
             guard skipDigits() > 0 else { return false }
         }
         return index == bytes.count

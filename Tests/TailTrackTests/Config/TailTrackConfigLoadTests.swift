@@ -315,14 +315,17 @@ import Testing
         do {
             _ = try TailTrackConfig.load(path: path, environment: [:])
         } catch {
-            #expect(error.errors.map(\.description) == ["\(path): cannot read the config file: No such file or directory"])
+            #expect(
+                error.errors.map(\.description) == ["\(path): cannot read the config file: No such file or directory"])
         }
     }
 
     @Test func syntaxErrorIsTheOnlyError() throws {
         #expect(
             try loadErrors("track:\n  site_id: [a\n")
-                == ["DIR/tailtrack.yml:3: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"]
+                == [
+                    "DIR/tailtrack.yml:3: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"
+                ]
         )
     }
 
@@ -355,7 +358,10 @@ import Testing
         )
 
         let both = try load("track:\n  site_id: s\n  api_key: k\n  api_key_file: key.txt\n")
-        #expect(credentialErrors(both) == ["DIR/tailtrack.yml:4: track.api_key_file: give either api_key or api_key_file, not both"])
+        #expect(
+            credentialErrors(both) == [
+                "DIR/tailtrack.yml:4: track.api_key_file: give either api_key or api_key_file, not both"
+            ])
 
         let empty = try load("track:\n  site_id: \"\"\n  api_key: ${EMPTY}\n", environment: ["EMPTY": ""])
         #expect(
@@ -470,10 +476,11 @@ import Testing
         let names = config.rules.map { $0["name"]?.value.scalarText ?? "?" }
         #expect(names == ["inline-first", "from-a-1", "from-a-2", "from-c", "from-b", "inline-last"])
         let dir = directory.path
-        #expect(config.rules.map(\.location.file) == [
-            "\(dir)/tailtrack.yml", "\(dir)/rules.d/a.yml", "\(dir)/rules.d/a.yml", "\(dir)/rules.d/nested/c.yml",
-            "\(dir)/rules.d/b.yml", "\(dir)/tailtrack.yml",
-        ])
+        #expect(
+            config.rules.map(\.location.file) == [
+                "\(dir)/tailtrack.yml", "\(dir)/rules.d/a.yml", "\(dir)/rules.d/a.yml", "\(dir)/rules.d/nested/c.yml",
+                "\(dir)/rules.d/b.yml", "\(dir)/tailtrack.yml",
+            ])
         #expect(config.rules.map(\.location.line) == [5, 2, 3, 1, 2, 8])
         #expect(config.rules[2]["match"]?.value.location.line == 4)
     }

@@ -159,7 +159,9 @@ import Testing
         )
         #expect(
             errors("a: [1, 2\nb: 3\n")
-                == ["rules.yml:2: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 1)"]
+                == [
+                    "rules.yml:2: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 1)"
+                ]
         )
     }
 
