@@ -5,6 +5,17 @@ struct TailTrackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tailtrack",
         abstract: "Turns log lines into Customer.io Track API v2 events and profile updates.",
-        subcommands: []
+        discussion: """
+            tailtrack follows log files (through rotation, into rotated .gz files), maps matching lines \
+            by rules to Track API v2 operations and posts them in batches to /api/v2/batch, saving file \
+            positions so that a restart, a crash or an outage loses nothing.
+            """,
+        subcommands: [CheckCommand.self, TestCommand.self, DryRunCommand.self]
     )
+}
+
+/// The `--config FILE` option every subcommand takes.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The config file.", valueName: "FILE"))
+    var config: String
 }

@@ -13,7 +13,9 @@ import Testing
     @Test func differentBytesDifferentHash() {
         let a: [UInt8] = Array("abcdefgh1".utf8)
         let b: [UInt8] = Array("abcdefgh2".utf8)
-        #expect(a.withUnsafeBytes { StableHasher.hash64(bytes: $0) } != b.withUnsafeBytes { StableHasher.hash64(bytes: $0) })
+        #expect(
+            a.withUnsafeBytes { StableHasher.hash64(bytes: $0) } != b.withUnsafeBytes { StableHasher.hash64(bytes: $0) }
+        )
     }
 
     /// The value must never change between releases: ids already sent depend on it.

@@ -1,0 +1,453 @@
+/// The kind of entity a Track v2 operation changes.
+enum EntityType: String, Sendable, CaseIterable {
+    case person
+    case object
+    case delivery
+}
+
+/// The parts an operation can have, named as a rule's `operation:` writes them.
+enum OperationPart: String, Sendable, CaseIterable {
+    case identifiers
+    case name
+    case timestamp
+    case attributes
+    case relationships
+    case device
+    case primary
+    case secondary
+}
+
+/// Which actions each entity type has and which parts each action takes, per Customer.io's
+/// OpenAPI document for `POST /api/v2/batch`.
+enum OperationShape {
+    static let actions: [EntityType: [String: Set<OperationPart>]] = [
+        .person: [
+            "identify": [.identifiers, .timestamp, .attributes, .relationships],
+            "event": [.identifiers, .name, .timestamp, .attributes],
+            "page": [.identifiers, .name, .timestamp, .attributes],
+            "screen": [.identifiers, .name, .timestamp, .attributes],
+            "delete": [.identifiers],
+            "suppress": [.identifiers],
+            "unsuppress": [.identifiers],
+            "add_relationships": [.identifiers, .relationships],
+            "delete_relationships": [.identifiers, .relationships],
+            "add_device": [.identifiers, .device],
+            "delete_device": [.identifiers, .device],
+            "merge": [.primary, .secondary],
+        ],
+        .object: [
+            "identify": [.identifiers, .attributes, .relationships],
+            "identify_anonymous": [.identifiers, .attributes, .relationships],
+            "delete": [.identifiers],
+            "add_relationships": [.identifiers, .relationships],
+            "delete_relationships": [.identifiers, .relationships],
+        ],
+        .delivery: [
+            "event": [.identifiers, .name, .attributes]
+        ],
+    ]
+
+    /// Parts an action cannot do without.
+    static func required(_ type: EntityType, _ action: String) -> Set<OperationPart> {
+        switch (type, action) {
+        case (.person, "merge"): return [.primary, .secondary]
+        case (_, "event"), (_, "page"), (_, "screen"): return [.identifiers, .name]
+        case (_, "add_relationships"), (_, "delete_relationships"): return [.identifiers, .relationships]
+        case (_, "add_device"), (_, "delete_device"): return [.identifiers, .device]
+        default: return [.identifiers]
+        }
+    }
+
+    /// Actions whose operations carry an `id` Customer.io de-duplicates on.
+    static func carriesID(_ type: EntityType, _ action: String) -> Bool {
+        type == .person && (action == "event" || action == "page" || action == "screen")
+    }
+}
+
+/// Track's limits, checked before an operation is queued: Track would reject these (or,
+/// for a timestamp, silently replace it with "now").
+enum TrackLimits {
+    static let eventNameBytes = 100
+    static let attributeNameBytes = 150
+    static let attributeValueBytes = 1000
+    static let attributeCount = 300
+    static let operationBytes = 32_000
+    /// 2000-01-01T00:00:00Z: earlier "timestamps" are nearly always a wrong unit or field.
+    static let earliestTimestamp: Int64 = 946_684_800
+    /// 2100-01-01T00:00:00Z: later ones are nearly always milliseconds read as seconds.
+    static let latestTimestamp: Int64 = 4_102_444_800
+    static let personIdentifiers = ["id", "email", "phone", "cio_id"]
+    static let mergeIdentifiers = ["id", "email", "cio_id"]
+    static let deliveryEvents: Set<String> = ["opened", "converted", "delivered"]
+    static let devicePlatforms: Set<String> = ["ios", "android"]
+}
+
+/// Where an operation's `timestamp` (and an event id's time) comes from.
+struct TimestampSource: Sendable {
+    var field: FieldReference
+    var format: TimestampFormat
+    var formatName: String
+}
+
+/// A rule's `operation:`, compiled: builds and validates one operation per matching line.
+struct OperationTemplate: Sendable {
+    var type: EntityType
+    var action: String
+    var identifiers: ValueTemplate?
+    var name: Template?
+    var timestamp: TimestampSource?
+    var attributes: ValueTemplate?
+    var relationships: ValueTemplate?
+    var device: ValueTemplate?
+    var primary: ValueTemplate?
+    var secondary: ValueTemplate?
+
+    /// Where the line is, for the operation id.
+    struct Origin {
+        var fingerprint: FileFingerprint
+        var offset: UInt64
+        var rule: String
+        /// Unix seconds at which the line was read: the timestamp when the rule parses none.
+        var readTime: Int64
+    }
+
+    /// Why an operation was not built: a reason for the dead letter, and what was built so far.
+    struct Rejection: Error {
+        var reason: String
+        var partial: JSONValue
+    }
+
+    /// Builds the operation for a matching line and validates it as Track would.
+    func build(_ line: borrowing LineContext, origin: Origin) -> Result<JSONValue, Rejection> {
+        var members: [JSONMember] = [JSONMember("type", .string(type.rawValue)), JSONMember("action", .string(action))]
+        do throws(Rejection) {
+            if let identifiers {
+                members.append(JSONMember("identifiers", try renderIdentifiers(identifiers, line, members)))
+            }
+            let eventTime = try eventTimeMilliseconds(line, members)
+            if OperationShape.carriesID(type, action) {
+                let id = OperationID.make(
+                    fingerprint: origin.fingerprint,
+                    offset: origin.offset,
+                    line: line.line,
+                    rule: origin.rule,
+                    eventTimeMilliseconds: eventTime
+                )
+                members.append(JSONMember("id", .string(id)))
+            }
+            if let name {
+                members.append(JSONMember("name", .string(try renderName(name, line, members))))
+            }
+            if OperationShape.actions[type]?[action]?.contains(.timestamp) == true {
+                let seconds = eventTime.map { Self.floorDivide($0, 1000) } ?? origin.readTime
+                guard seconds >= TrackLimits.earliestTimestamp, seconds < TrackLimits.latestTimestamp else {
+                    throw Rejection(
+                        reason:
+                            "timestamp \(seconds) is not plausible unix seconds (expected 2000…2100); check the timestamp format",
+                        partial: .object(members)
+                    )
+                }
+                members.append(JSONMember("timestamp", .int(seconds)))
+            }
+            if let attributes {
+                members.append(JSONMember("attributes", try renderAttributes(attributes, line, members)))
+            }
+            if let device {
+                members.append(JSONMember("device", try renderDevice(device, line, members)))
+            }
+            if let relationships {
+                members.append(JSONMember("cio_relationships", try renderRelationships(relationships, line, members)))
+            }
+            if let primary {
+                members.append(JSONMember("primary", try renderMergeSide(primary, "primary", line, members)))
+            }
+            if let secondary {
+                members.append(JSONMember("secondary", try renderMergeSide(secondary, "secondary", line, members)))
+            }
+        } catch {
+            return .failure(error)
+        }
+        return .success(.object(members))
+    }
+
+    // MARK: - Parts
+
+    private func render(
+        _ template: ValueTemplate,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember],
+        _ part: String
+    ) throws(Rejection) -> JSONValue? {
+        do {
+            return try template.render(line)
+        } catch {
+            throw Rejection(reason: "\(part): \(error.message)", partial: .object(members))
+        }
+    }
+
+    private func renderIdentifiers(
+        _ template: ValueTemplate,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        let value = try render(template, line, members, "identifiers") ?? .object([])
+        switch type {
+        case .person:
+            return try personIdentifiers(value, allowed: TrackLimits.personIdentifiers, part: "identifiers", members)
+        case .object:
+            if action == "identify_anonymous" {
+                return try nonEmptyStrings(
+                    value, required: ["object_type_id", "object_id"], part: "identifiers", members)
+            }
+            return try objectIdentifiers(value, part: "identifiers", members)
+        case .delivery:
+            return try nonEmptyStrings(value, required: ["id"], part: "identifiers", members)
+        }
+    }
+
+    private func eventTimeMilliseconds(
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> Int64? {
+        guard let timestamp else { return nil }
+        guard let value = line.value(of: timestamp.field), value != .null else {
+            throw Rejection(reason: "timestamp field \(timestamp.field) is missing", partial: .object(members))
+        }
+        guard let milliseconds = timestamp.format.parse(value) else {
+            throw Rejection(
+                reason:
+                    "timestamp field \(timestamp.field): \"\(value.templateText)\" does not match format \(timestamp.formatName)",
+                partial: .object(members)
+            )
+        }
+        return milliseconds
+    }
+
+    private func renderName(
+        _ template: Template,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> String {
+        let text: String
+        do {
+            text = try template.render(line)?.templateText ?? ""
+        } catch {
+            throw Rejection(reason: "name: \(error.message)", partial: .object(members))
+        }
+        guard !text.isEmpty else {
+            throw Rejection(reason: "name is empty", partial: .object(members))
+        }
+        if type == .delivery, !TrackLimits.deliveryEvents.contains(text) {
+            throw Rejection(
+                reason: "name \"\(text)\" is not a delivery event (opened, converted, delivered)",
+                partial: .object(members)
+            )
+        }
+        guard text.utf8.count <= TrackLimits.eventNameBytes else {
+            throw Rejection(
+                reason: "name is \(text.utf8.count) bytes; Track allows \(TrackLimits.eventNameBytes)",
+                partial: .object(members)
+            )
+        }
+        return text
+    }
+
+    private func renderAttributes(
+        _ template: ValueTemplate,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        let value = try render(template, line, members, "attributes") ?? .object([])
+        guard case .object(let attributes) = value else {
+            throw Rejection(reason: "attributes must be a mapping", partial: .object(members))
+        }
+        guard attributes.count <= TrackLimits.attributeCount else {
+            throw Rejection(
+                reason: "\(attributes.count) attributes; Track allows \(TrackLimits.attributeCount)",
+                partial: .object(members)
+            )
+        }
+        for attribute in attributes {
+            guard attribute.key.utf8.count <= TrackLimits.attributeNameBytes else {
+                throw Rejection(
+                    reason:
+                        "attribute name \"\(attribute.key.prefix(40))…\" is \(attribute.key.utf8.count) bytes; Track allows \(TrackLimits.attributeNameBytes)",
+                    partial: .object(members)
+                )
+            }
+            let size = Self.valueBytes(attribute.value)
+            guard size <= TrackLimits.attributeValueBytes else {
+                throw Rejection(
+                    reason:
+                        "attribute \(attribute.key) is \(size) bytes; Track allows \(TrackLimits.attributeValueBytes)",
+                    partial: .object(members)
+                )
+            }
+        }
+        if type == .delivery {
+            guard case .string(let token)? = value["device_token"], !token.isEmpty else {
+                throw Rejection(reason: "delivery events need attributes.device_token", partial: .object(members))
+            }
+        }
+        return value
+    }
+
+    private func renderDevice(
+        _ template: ValueTemplate,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        let value = try render(template, line, members, "device") ?? .object([])
+        guard case .object(var fields) = value else {
+            throw Rejection(reason: "device must be a mapping", partial: .object(members))
+        }
+        guard let token = value["token"], !token.templateText.isEmpty else {
+            throw Rejection(reason: "device.token is missing or empty", partial: .object(members))
+        }
+        if action == "delete_device" {
+            return .object([JSONMember("token", .string(token.templateText))])
+        }
+        guard let platform = value["platform"]?.templateText, TrackLimits.devicePlatforms.contains(platform) else {
+            let shown = value["platform"]?.templateText ?? ""
+            throw Rejection(reason: "device.platform \"\(shown)\" is not ios or android", partial: .object(members))
+        }
+        for index in fields.indices where fields[index].key == "token" || fields[index].key == "platform" {
+            fields[index].value = .string(fields[index].value.templateText)
+        }
+        return .object(fields)
+    }
+
+    private func renderRelationships(
+        _ template: ValueTemplate,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        let value = try render(template, line, members, "relationships") ?? .array([])
+        guard case .array(let items) = value else {
+            throw Rejection(reason: "relationships must be a list", partial: .object(members))
+        }
+        if items.isEmpty, action == "add_relationships" || action == "delete_relationships" {
+            throw Rejection(reason: "relationships is empty", partial: .object(members))
+        }
+        var result: [JSONValue] = []
+        for (index, item) in items.enumerated() {
+            let part = "relationships[\(index)].identifiers"
+            let raw = item["identifiers"] ?? .object([])
+            let identifiers: JSONValue
+            switch (type, action) {
+            case (.object, "identify_anonymous"):
+                identifiers = try nonEmptyStrings(raw, required: ["anonymous_id"], part: part, members)
+            case (.object, _):
+                identifiers = try personIdentifiers(raw, allowed: TrackLimits.mergeIdentifiers, part: part, members)
+            default:
+                identifiers = try objectIdentifiers(raw, part: part, members)
+            }
+            var entry = [JSONMember("identifiers", identifiers)]
+            if let attributes = item["relationship_attributes"] ?? item["attributes"] {
+                entry.append(JSONMember("relationship_attributes", attributes))
+            }
+            result.append(.object(entry))
+        }
+        return .array(result)
+    }
+
+    private func renderMergeSide(
+        _ template: ValueTemplate,
+        _ part: String,
+        _ line: borrowing LineContext,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        let value = try render(template, line, members, part) ?? .object([])
+        return try personIdentifiers(value, allowed: TrackLimits.mergeIdentifiers, part: part, members)
+    }
+
+    // MARK: - Identifier checks
+
+    /// Exactly one of `allowed`, non-empty; values as strings. Empty or missing ones are
+    /// dropped first, so `{ id: "{{user_id}}", email: "{{email}}" }` works for lines with either.
+    private func personIdentifiers(
+        _ value: JSONValue,
+        allowed: [String],
+        part: String,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        guard case .object(let fields) = value else {
+            throw Rejection(reason: "\(part) must be a mapping", partial: .object(members))
+        }
+        var present: [JSONMember] = []
+        for field in fields {
+            let text = field.value.templateText
+            if text.isEmpty { continue }
+            guard allowed.contains(field.key) else {
+                throw Rejection(
+                    reason: "\(part): \"\(field.key)\" is not one of \(allowed.joined(separator: ", "))",
+                    partial: .object(members)
+                )
+            }
+            present.append(JSONMember(field.key, .string(text)))
+        }
+        guard present.count == 1 else {
+            let found = present.isEmpty ? "none is set" : "got \(present.map(\.key).joined(separator: " and "))"
+            throw Rejection(
+                reason: "\(part) must have exactly one non-empty of \(allowed.joined(separator: ", ")); \(found)",
+                partial: .object(members)
+            )
+        }
+        return .object(present)
+    }
+
+    /// `object_type_id` + `object_id`, or `cio_object_id`; values as strings.
+    private func objectIdentifiers(
+        _ value: JSONValue,
+        part: String,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        guard case .object(let fields) = value else {
+            throw Rejection(reason: "\(part) must be a mapping", partial: .object(members))
+        }
+        if let cioID = value["cio_object_id"]?.templateText, !cioID.isEmpty {
+            return .object([JSONMember("cio_object_id", .string(cioID))])
+        }
+        for field in fields where !["object_type_id", "object_id", "cio_object_id"].contains(field.key) {
+            throw Rejection(
+                reason: "\(part): \"\(field.key)\" is not one of object_type_id, object_id, cio_object_id",
+                partial: .object(members)
+            )
+        }
+        return try nonEmptyStrings(value, required: ["object_type_id", "object_id"], part: part, members)
+    }
+
+    private func nonEmptyStrings(
+        _ value: JSONValue,
+        required: [String],
+        part: String,
+        _ members: [JSONMember]
+    ) throws(Rejection) -> JSONValue {
+        var result: [JSONMember] = []
+        for key in required {
+            guard let text = value[key]?.templateText, !text.isEmpty else {
+                throw Rejection(reason: "\(part).\(key) is missing or empty", partial: .object(members))
+            }
+            result.append(JSONMember(key, .string(text)))
+        }
+        return .object(result)
+    }
+
+    // MARK: - Helpers
+
+    private static func valueBytes(_ value: JSONValue) -> Int {
+        switch value {
+        case .string(let text): return text.utf8.count
+        case .int, .double, .bool, .null: return 0
+        case .array, .object:
+            var writer = JSONWriter()
+            writer.write(value)
+            return writer.bytes.count
+        }
+    }
+
+    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+        let quotient = value / divisor
+        return (value % divisor < 0) ? quotient - 1 : quotient
+    }
+}

@@ -1,0 +1,229 @@
+/// Every rule of a configuration, compiled and in order: a line is offered to them in turn
+/// and, unless a rule says `continue: true`, the first that takes it wins.
+public struct RuleSet: Sendable {
+    public let rules: [Rule]
+
+    /// Compiles `specs` (the config's `rules:`). `knownSources`, when given, is checked
+    /// against each rule's `sources:`. Throws every problem at once.
+    public static func compile(_ specs: [ValueSpec], knownSources: Set<String>?) throws(RuleErrors) -> RuleSet {
+        var compiler = RuleCompiler(knownSources: knownSources)
+        let rules = compiler.compile(specs)
+        guard compiler.errors.isEmpty else { throw RuleErrors(compiler.errors) }
+        return RuleSet(rules: rules)
+    }
+
+    /// A new evaluator: the per-thread state (match buffers, counters) for running these rules.
+    public func makeEvaluator() -> RuleEvaluator {
+        RuleEvaluator(ruleSet: self)
+    }
+}
+
+/// Counters of one rule.
+public struct RuleCounters: Sendable, Equatable {
+    /// Lines the rule took.
+    public var matched = 0
+    /// Of those, lines whose operation failed validation (dead-lettered, not sent).
+    public var invalid = 0
+
+    public init(matched: Int = 0, invalid: Int = 0) {
+        self.matched = matched
+        self.invalid = invalid
+    }
+}
+
+/// What the rules did with the lines they saw.
+public struct RuleStats: Sendable, Equatable {
+    public var lines = 0
+    /// Lines no rule took.
+    public var unmatched = 0
+    /// Per rule, in rule order.
+    public var perRule: [RuleCounters]
+
+    public init(ruleCount: Int) {
+        perRule = Array(repeating: RuleCounters(), count: ruleCount)
+    }
+
+    /// Adds another evaluator's counts.
+    public mutating func add(_ other: RuleStats) {
+        lines += other.lines
+        unmatched += other.unmatched
+        for index in perRule.indices where index < other.perRule.count {
+            perRule[index].matched += other.perRule[index].matched
+            perRule[index].invalid += other.perRule[index].invalid
+        }
+    }
+}
+
+/// The outcome of one rule on one line.
+public enum RuleOutcome: Sendable {
+    case operation(EncodedOperation)
+    case rejected(RejectedOperation)
+}
+
+/// Runs a ``RuleSet`` over lines: one per thread, since it owns the PCRE2 match buffers.
+///
+/// The per-line path allocates nothing unless a rule takes the line: regexes match the raw
+/// bytes in place, JSON and logfmt lines are parsed only when a rule of that kind applies.
+public final class RuleEvaluator {
+    public let ruleSet: RuleSet
+    /// Counts since creation.
+    public private(set) var stats: RuleStats
+    private let groups: RegexMatchData
+    private let conditionGroups: RegexMatchData
+    private var rulesBySource: [String: [Int]] = [:]
+
+    init(ruleSet: RuleSet) {
+        self.ruleSet = ruleSet
+        stats = RuleStats(ruleCount: ruleSet.rules.count)
+        groups = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
+        conditionGroups = RegexMatchData(groups: 0)
+    }
+
+    /// Runs the rules over every line of `chunk`.
+    /// - Parameter readTime: unix seconds, the timestamp of operations whose rule parses none.
+    public func process(_ chunk: LineChunk, readTime: Int64) -> OperationChunk {
+        var operations: [EncodedOperation] = []
+        var rejected: [RejectedOperation] = []
+        let applicable = rules(for: chunk.source)
+        chunk.bytes.withUnsafeBytes { buffer in
+            for span in chunk.lines {
+                let line = UnsafeRawBufferPointer(rebasing: buffer[span.start..<(span.start + span.length)])
+                evaluate(
+                    line,
+                    rules: applicable,
+                    source: chunk.source,
+                    path: chunk.path,
+                    origin: (chunk.fingerprint, span.fileOffset),
+                    readTime: readTime
+                ) { outcome in
+                    switch outcome {
+                    case .operation(let operation): operations.append(operation)
+                    case .rejected(let rejection): rejected.append(rejection)
+                    }
+                }
+            }
+        }
+        return OperationChunk(
+            source: chunk.source,
+            path: chunk.path,
+            file: chunk.file,
+            endOffset: chunk.endOffset,
+            operations: operations,
+            rejected: rejected
+        )
+    }
+
+    /// Runs the rules over one line, calling `emit` for each operation or rejection.
+    public func evaluate(
+        _ line: UnsafeRawBufferPointer,
+        source: String,
+        path: String,
+        fingerprint: FileFingerprint,
+        offset: UInt64,
+        readTime: Int64,
+        emit: (RuleOutcome) -> Void
+    ) {
+        evaluate(
+            line,
+            rules: rules(for: source),
+            source: source,
+            path: path,
+            origin: (fingerprint, offset),
+            readTime: readTime,
+            emit: emit
+        )
+    }
+
+    /// A source name that every rule applies to, whatever its `sources:` say.
+    static let anySource = "\u{0}any"
+
+    /// The indices of the rules that apply to `source`, in order (cached per source).
+    private func rules(for source: String) -> [Int] {
+        if let cached = rulesBySource[source] { return cached }
+        let indices = ruleSet.rules.indices.filter {
+            source == Self.anySource || (ruleSet.rules[$0].sources?.contains(source) ?? true)
+        }
+        rulesBySource[source] = indices
+        return indices
+    }
+
+    private func evaluate(
+        _ line: UnsafeRawBufferPointer,
+        rules indices: [Int],
+        source: String,
+        path: String,
+        origin: (FileFingerprint, UInt64),
+        readTime: Int64,
+        emit: (RuleOutcome) -> Void
+    ) {
+        stats.lines += 1
+        var matchedAny = false
+        var json: JSONValue??
+        var logfmt: JSONValue??
+        for index in indices {
+            let rule = ruleSet.rules[index]
+            var context = LineContext(line: line, groups: nil, fields: nil, path: path, source: source)
+            switch rule.matcher {
+            case .regex(let regex):
+                guard regex.matches(line, using: groups) else { continue }
+                context.groups = groups
+            case .json:
+                if json == nil { json = Self.looksLikeJSON(line) ? JSONLineParser.parse(line) : .some(nil) }
+                guard let fields = json ?? nil else { continue }
+                context.fields = fields
+            case .logfmt:
+                if logfmt == nil { logfmt = LogfmtParser.parse(line) }
+                guard let fields = logfmt ?? nil else { continue }
+                context.fields = fields
+            }
+            guard rule.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else { continue }
+
+            matchedAny = true
+            stats.perRule[index].matched += 1
+            let built = rule.operation.build(
+                context,
+                origin: .init(fingerprint: origin.0, offset: origin.1, rule: rule.name, readTime: readTime)
+            )
+            switch built {
+            case .success(let operation):
+                var writer = JSONWriter()
+                writer.write(operation)
+                if writer.bytes.count > TrackLimits.operationBytes {
+                    stats.perRule[index].invalid += 1
+                    emit(
+                        .rejected(
+                            RejectedOperation(
+                                bytes: writer.bytes,
+                                rule: rule.name,
+                                lineOffset: origin.1,
+                                reason:
+                                    "operation is \(writer.bytes.count) bytes encoded; Track allows \(TrackLimits.operationBytes)"
+                            )
+                        )
+                    )
+                } else {
+                    emit(.operation(EncodedOperation(bytes: writer.bytes, rule: rule.name, lineOffset: origin.1)))
+                }
+            case .failure(let rejection):
+                stats.perRule[index].invalid += 1
+                var writer = JSONWriter()
+                writer.write(rejection.partial)
+                emit(
+                    .rejected(
+                        RejectedOperation(
+                            bytes: writer.bytes, rule: rule.name, lineOffset: origin.1, reason: rejection.reason)))
+            }
+            if !rule.continues { break }
+        }
+        if !matchedAny { stats.unmatched += 1 }
+    }
+
+    /// A cheap pre-check: JSON object lines start with `{` after optional spaces.
+    private static func looksLikeJSON(_ line: UnsafeRawBufferPointer) -> Bool {
+        for byte in line {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") { continue }
+            return byte == UInt8(ascii: "{")
+        }
+        return false
+    }
+}
