@@ -4,7 +4,8 @@
 /// `String` per character. Strict RFC 8259 apart from what log lines need:
 /// - the line must be exactly one object, with JSON whitespace around it allowed;
 /// - numbers that are integral (no fraction, no exponent) and fit `Int64` become `.int`,
-///   all others `.double` (`1e3` is `.double(1000)`);
+///   all others `.double` (`1e3` is `.double(1000)`; beyond `Double`'s range, ±infinity,
+///   which ``JSONWriter`` writes as `null`);
 /// - strings are unescaped, `\uXXXX` and surrogate pairs included; a lone surrogate and any
 ///   invalid UTF-8 become U+FFFD; raw control characters inside strings are rejected;
 /// - duplicate keys are all kept, in order, so ``JSONValue/subscript(_:)`` finds the first;

@@ -95,9 +95,19 @@ public struct StrftimePattern: Sendable, Equatable, CustomStringConvertible {
         case "z": return [.field(.zoneOffset)]
         case "Z": return [.field(.zoneName)]
         case "s": return [.field(.epochSeconds)]
-        case "T": return [.field(.hour), .literal(UInt8(ascii: ":")), .field(.minute), .literal(UInt8(ascii: ":")), .field(.second)]
-        case "F": return [.field(.year4), .literal(UInt8(ascii: "-")), .field(.month), .literal(UInt8(ascii: "-")), .field(.day)]
-        case "D": return [.field(.month), .literal(UInt8(ascii: "/")), .field(.day), .literal(UInt8(ascii: "/")), .field(.year2)]
+        case "T":
+            return [
+                .field(.hour), .literal(UInt8(ascii: ":")), .field(.minute), .literal(UInt8(ascii: ":")),
+                .field(.second),
+            ]
+        case "F":
+            return [
+                .field(.year4), .literal(UInt8(ascii: "-")), .field(.month), .literal(UInt8(ascii: "-")), .field(.day),
+            ]
+        case "D":
+            return [
+                .field(.month), .literal(UInt8(ascii: "/")), .field(.day), .literal(UInt8(ascii: "/")), .field(.year2),
+            ]
         case "R": return [.field(.hour), .literal(UInt8(ascii: ":")), .field(.minute)]
         case "n", "t": return [.whitespace]
         case "%": return [.literal(UInt8(ascii: "%"))]
@@ -128,7 +138,8 @@ public struct StrftimePattern: Sendable, Equatable, CustomStringConvertible {
         if let epochSeconds = fields.epochSeconds {
             let (milliseconds, overflow) = epochSeconds.multipliedReportingOverflow(by: 1000)
             guard !overflow else { return nil }
-            return epochSeconds < 0 ? milliseconds - Int64(fields.milliseconds) : milliseconds + Int64(fields.milliseconds)
+            return epochSeconds < 0
+                ? milliseconds - Int64(fields.milliseconds) : milliseconds + Int64(fields.milliseconds)
         }
         var hour = fields.hour
         if let hour12 = fields.hour12 {
@@ -242,8 +253,9 @@ public struct StrftimePattern: Sendable, Equatable, CustomStringConvertible {
             guard let offset = scanner.zoneOffsetSeconds() else { return false }
             fields.offsetSeconds = offset
         case .zoneName:
-            guard scanner.skip(caseInsensitive: "UTC") || scanner.skip(caseInsensitive: "GMT")
-                || scanner.skip(caseInsensitive: "UT") || scanner.skip(caseInsensitive: "Z")
+            guard
+                scanner.skip(caseInsensitive: "UTC") || scanner.skip(caseInsensitive: "GMT")
+                    || scanner.skip(caseInsensitive: "UT") || scanner.skip(caseInsensitive: "Z")
             else { return false }
             fields.offsetSeconds = 0
         case .epochSeconds:

@@ -12,7 +12,8 @@ import Testing
     }
 
     @Test func parsesEveryKindOfValueInOrder() {
-        let line = #"{"s":"text","i":42,"n":-7,"d":9.5,"t":true,"f":false,"z":null,"a":[1,"x",[]],"o":{"k":"v"},"e":{}}"#
+        let line =
+            #"{"s":"text","i":42,"n":-7,"d":9.5,"t":true,"f":false,"z":null,"a":[1,"x",[]],"o":{"k":"v"},"e":{}}"#
         #expect(
             parse(line)
                 == .object([
@@ -30,9 +31,11 @@ import Testing
     }
 
     @Test func allowsWhitespaceAroundAndInside() {
-        #expect(parse(" \t{ \"a\" :\n1 , \"b\" : [ 2 , 3 ] }\r\n ") == .object([
-            JSONMember("a", .int(1)), JSONMember("b", .array([.int(2), .int(3)])),
-        ]))
+        #expect(
+            parse(" \t{ \"a\" :\n1 , \"b\" : [ 2 , 3 ] }\r\n ")
+                == .object([
+                    JSONMember("a", .int(1)), JSONMember("b", .array([.int(2), .int(3)])),
+                ]))
         #expect(parse("{}") == .object([]))
         #expect(parse("  {  }  ") == .object([]))
     }
@@ -56,27 +59,42 @@ import Testing
     }
 
     @Test func integersThatFitInt64AreInts() {
-        #expect(parse(#"{"a":0,"b":-0,"c":9223372036854775807,"d":-9223372036854775808}"#) == .object([
-            JSONMember("a", .int(0)), JSONMember("b", .int(0)),
-            JSONMember("c", .int(.max)), JSONMember("d", .int(.min)),
-        ]))
+        #expect(
+            parse(#"{"a":0,"b":-0,"c":9223372036854775807,"d":-9223372036854775808}"#)
+                == .object([
+                    JSONMember("a", .int(0)), JSONMember("b", .int(0)),
+                    JSONMember("c", .int(.max)), JSONMember("d", .int(.min)),
+                ]))
     }
 
     @Test func otherNumbersAreDoubles() {
-        #expect(parse(#"{"a":9223372036854775808,"b":-9223372036854775809,"c":1e3,"d":1E-2,"e":-0.25,"f":2.0,"g":1.5e+300}"#) == .object([
-            JSONMember("a", .double(9_223_372_036_854_775_808)),
-            JSONMember("b", .double(-9_223_372_036_854_775_808)),
-            JSONMember("c", .double(1000)),
-            JSONMember("d", .double(0.01)),
-            JSONMember("e", .double(-0.25)),
-            JSONMember("f", .double(2)),
-            JSONMember("g", .double(1.5e300)),
-        ]))
+        #expect(
+            parse(
+                #"{"a":9223372036854775808,"b":-9223372036854775809,"c":1e3,"d":1E-2,"e":-0.25,"f":2.0,"g":1.5e+300}"#)
+                == .object([
+                    JSONMember("a", .double(9_223_372_036_854_775_808)),
+                    JSONMember("b", .double(-9_223_372_036_854_775_808)),
+                    JSONMember("c", .double(1000)),
+                    JSONMember("d", .double(0.01)),
+                    JSONMember("e", .double(-0.25)),
+                    JSONMember("f", .double(2)),
+                    JSONMember("g", .double(1.5e300)),
+                ]))
         #expect(parse(#"{"pi":3.141592653589793}"#)?["pi"] == .double(3.141592653589793))
     }
 
+    @Test func numbersBeyondDoubleBecomeInfinity() {
+        #expect(
+            parse(#"{"a":1e400,"b":-1e400,"c":1e-400}"#)
+                == .object([
+                    JSONMember("a", .double(.infinity)), JSONMember("b", .double(-.infinity)),
+                    JSONMember("c", .double(0)),
+                ]))
+    }
+
     @Test func unescapesEverySimpleEscape() {
-        #expect(parse(#"{"a":"q\" b\\ s\/ n\n r\r t\t b\b f\f"}"#)?["a"] == .string("q\" b\\ s/ n\n r\r t\t b\u{8} f\u{C}"))
+        #expect(
+            parse(#"{"a":"q\" b\\ s\/ n\n r\r t\t b\b f\f"}"#)?["a"] == .string("q\" b\\ s/ n\n r\r t\t b\u{8} f\u{C}"))
     }
 
     @Test func unescapesUnicodeEscapes() {
@@ -98,15 +116,16 @@ import Testing
     }
 
     /// Invalid bytes, with and without an escape in the same string (two decoding paths).
-    @Test(arguments: [
-        ([0xFF], "\u{FFFD}"),
-        ([0xC3], "\u{FFFD}"),
-        ([0xC0, 0xAF], "\u{FFFD}\u{FFFD}"),  // overlong "/"
-        ([0xED, 0xA0, 0x80], "\u{FFFD}\u{FFFD}\u{FFFD}"),  // encoded surrogate U+D800
-        ([0xF4, 0x90, 0x80, 0x80], "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}"),  // above U+10FFFF
-        ([0xE2, 0x82], "\u{FFFD}"),  // truncated "€"
-        ([0xC3, 0xA9], "é"),
-    ] as [([UInt8], String)])
+    @Test(
+        arguments: [
+            ([0xFF], "\u{FFFD}"),
+            ([0xC3], "\u{FFFD}"),
+            ([0xC0, 0xAF], "\u{FFFD}\u{FFFD}"),  // overlong "/"
+            ([0xED, 0xA0, 0x80], "\u{FFFD}\u{FFFD}\u{FFFD}"),  // encoded surrogate U+D800
+            ([0xF4, 0x90, 0x80, 0x80], "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}"),  // above U+10FFFF
+            ([0xE2, 0x82], "\u{FFFD}"),  // truncated "€"
+            ([0xC3, 0xA9], "é"),
+        ] as [([UInt8], String)])
     func replacesInvalidUTF8(_ raw: [UInt8], _ expected: String) {
         let plain = Array(#"{"a":"<"#.utf8) + raw + Array(#">"}"#.utf8)
         #expect(parse(bytes: plain)?["a"] == .string("<\(expected)>"))
@@ -141,7 +160,8 @@ import Testing
     }
 
     @Test func roundTripsThroughTheWriter() {
-        let line = #"{"s":"q\" \\ \n \u0001 é 😀","i":-9223372036854775808,"d":0.1,"big":1e+300,"a":[true,false,null],"o":{"k":{}}}"#
+        let line =
+            #"{"s":"q\" \\ \n \u0001 é 😀","i":-9223372036854775808,"d":0.1,"big":1e+300,"a":[true,false,null],"o":{"k":{}}}"#
         guard let value = parse(line) else {
             Issue.record("the line did not parse")
             return
@@ -149,7 +169,10 @@ import Testing
         var writer = JSONWriter()
         writer.write(value)
         let written = String(decoding: writer.bytes, as: UTF8.self)
-        #expect(written == #"{"s":"q\" \\ \n \u0001 é 😀","i":-9223372036854775808,"d":0.1,"big":1e+300,"a":[true,false,null],"o":{"k":{}}}"#)
+        #expect(
+            written
+                == #"{"s":"q\" \\ \n \u0001 é 😀","i":-9223372036854775808,"d":0.1,"big":1e+300,"a":[true,false,null],"o":{"k":{}}}"#
+        )
         #expect(writer.bytes.withUnsafeBytes { JSONLineParser.parse($0) } == value)
     }
 }

@@ -26,11 +26,13 @@ import Testing
         #expect(written(.string("")) == #""""#)
     }
 
-    @Test(arguments: [
-        (9.0, "9"), (-0.0, "0"), (9.5, "9.5"), (0.1, "0.1"), (-0.25, "-0.25"), (1e14, "100000000000000"),
-        (1e15, "1000000000000000"), (1e17, "100000000000000000"), (1e20, "1e+20"), (1.5e300, "1.5e+300"), (.leastNonzeroMagnitude, "5e-324"), (0.30000000000000004, "0.30000000000000004"),
-        (1.0 / 3.0, "0.3333333333333333"), (.nan, "null"), (.infinity, "null"), (-.infinity, "null"),
-    ] as [(Double, String)])
+    @Test(
+        arguments: [
+            (9.0, "9"), (-0.0, "0"), (9.5, "9.5"), (0.1, "0.1"), (-0.25, "-0.25"), (1e14, "100000000000000"),
+            (1e15, "1000000000000000"), (1e17, "100000000000000000"), (1e20, "1e+20"), (1.5e300, "1.5e+300"),
+            (.leastNonzeroMagnitude, "5e-324"), (0.30000000000000004, "0.30000000000000004"),
+            (1.0 / 3.0, "0.3333333333333333"), (.nan, "null"), (.infinity, "null"), (-.infinity, "null"),
+        ] as [(Double, String)])
     func writesDoubles(_ number: Double, _ expected: String) {
         #expect(written(.double(number)) == expected)
         #expect(JSONWriter.format(number) == expected)
@@ -65,25 +67,27 @@ import Testing
         #expect(writtenBytes(Array("😀".utf8)) == [0x22, 0xF0, 0x9F, 0x98, 0x80, 0x22])
     }
 
-    @Test(arguments: [
-        ([0xFF], [0xEF, 0xBF, 0xBD]),
-        ([0xC3], [0xEF, 0xBF, 0xBD]),
-        ([0xC0, 0xAF], [0xEF, 0xBF, 0xBD, 0xEF, 0xBF, 0xBD]),
-        ([0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBD, 0xEF, 0xBF, 0xBD, 0xEF, 0xBF, 0xBD]),
-        ([0x61, 0xC3, 0x22], [0x61, 0xEF, 0xBF, 0xBD, 0x5C, 0x22]),
-        ([0xC3, 0xA9], [0xC3, 0xA9]),
-    ] as [([UInt8], [UInt8])])
+    @Test(
+        arguments: [
+            ([0xFF], [0xEF, 0xBF, 0xBD]),
+            ([0xC3], [0xEF, 0xBF, 0xBD]),
+            ([0xC0, 0xAF], [0xEF, 0xBF, 0xBD, 0xEF, 0xBF, 0xBD]),
+            ([0xED, 0xA0, 0x80], [0xEF, 0xBF, 0xBD, 0xEF, 0xBF, 0xBD, 0xEF, 0xBF, 0xBD]),
+            ([0x61, 0xC3, 0x22], [0x61, 0xEF, 0xBF, 0xBD, 0x5C, 0x22]),
+            ([0xC3, 0xA9], [0xC3, 0xA9]),
+        ] as [([UInt8], [UInt8])])
     func replacesInvalidUTF8InRawBytes(_ raw: [UInt8], _ expected: [UInt8]) {
         #expect(writtenBytes(raw) == [0x22] + expected + [0x22])
     }
 
-    @Test(arguments: [
-        ([], true), ([0x41], true), ([0xC3, 0xA9], true), ([0xF0, 0x9F, 0x98, 0x80], true),
-        ([0xEF, 0xBF, 0xBD], true), ([0xF4, 0x8F, 0xBF, 0xBF], true),
-        ([0xFF], false), ([0xC3], false), ([0xC0, 0xAF], false), ([0xE0, 0x80, 0xAF], false),
-        ([0xED, 0xA0, 0x80], false), ([0xF4, 0x90, 0x80, 0x80], false), ([0x80], false),
-        ([0xE2, 0x82], false), ([0xC3, 0x41], false),
-    ] as [([UInt8], Bool)])
+    @Test(
+        arguments: [
+            ([], true), ([0x41], true), ([0xC3, 0xA9], true), ([0xF0, 0x9F, 0x98, 0x80], true),
+            ([0xEF, 0xBF, 0xBD], true), ([0xF4, 0x8F, 0xBF, 0xBF], true),
+            ([0xFF], false), ([0xC3], false), ([0xC0, 0xAF], false), ([0xE0, 0x80, 0xAF], false),
+            ([0xED, 0xA0, 0x80], false), ([0xF4, 0x90, 0x80, 0x80], false), ([0x80], false),
+            ([0xE2, 0x82], false), ([0xC3, 0x41], false),
+        ] as [([UInt8], Bool)])
     func validatesUTF8(_ raw: [UInt8], _ valid: Bool) {
         #expect(raw.withUnsafeBytes { JSONWriter.isValidUTF8($0) } == valid)
     }

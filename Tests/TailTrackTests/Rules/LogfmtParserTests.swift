@@ -12,51 +12,64 @@ import Testing
     }
 
     @Test func parsesPairsInOrder() {
-        #expect(parse(#"level=info msg="user logged in" user_id=7"#) == .object([
-            JSONMember("level", .string("info")),
-            JSONMember("msg", .string("user logged in")),
-            JSONMember("user_id", .string("7")),
-        ]))
+        #expect(
+            parse(#"level=info msg="user logged in" user_id=7"#)
+                == .object([
+                    JSONMember("level", .string("info")),
+                    JSONMember("msg", .string("user logged in")),
+                    JSONMember("user_id", .string("7")),
+                ]))
     }
 
     @Test func bareKeysAreTrueAndEmptyValuesAreEmptyStrings() {
-        #expect(parse("debug a= b=\"\" c=x") == .object([
-            JSONMember("debug", .bool(true)),
-            JSONMember("a", .string("")),
-            JSONMember("b", .string("")),
-            JSONMember("c", .string("x")),
-        ]))
+        #expect(
+            parse("debug a= b=\"\" c=x")
+                == .object([
+                    JSONMember("debug", .bool(true)),
+                    JSONMember("a", .string("")),
+                    JSONMember("b", .string("")),
+                    JSONMember("c", .string("x")),
+                ]))
     }
 
     @Test func unescapesQuotedValues() {
-        #expect(parse(#"msg="say \"hi\" \\ back\nslash\ttab\rcr" x=1"#) == .object([
-            JSONMember("msg", .string("say \"hi\" \\ back\nslash\ttab\rcr")),
-            JSONMember("x", .string("1")),
-        ]))
+        #expect(
+            parse(#"msg="say \"hi\" \\ back\nslash\ttab\rcr" x=1"#)
+                == .object([
+                    JSONMember("msg", .string("say \"hi\" \\ back\nslash\ttab\rcr")),
+                    JSONMember("x", .string("1")),
+                ]))
         // Unknown escapes stay as written.
         #expect(parse(#"path="C:\temp\x""#)?["path"] == .string("C:\temp\\x"))
     }
 
     @Test func quotedValuesKeepSpacesAndEquals() {
-        #expect(parse(#"q="a=b c" r=d=e"#) == .object([JSONMember("q", .string("a=b c")), JSONMember("r", .string("d=e"))]))
+        #expect(
+            parse(#"q="a=b c" r=d=e"#) == .object([JSONMember("q", .string("a=b c")), JSONMember("r", .string("d=e"))]))
     }
 
     @Test func anUnterminatedQuoteRunsToTheEndOfTheLine() {
-        #expect(parse(#"a=1 msg="no end"#) == .object([JSONMember("a", .string("1")), JSONMember("msg", .string("no end"))]))
+        #expect(
+            parse(#"a=1 msg="no end"#)
+                == .object([JSONMember("a", .string("1")), JSONMember("msg", .string("no end"))]))
         #expect(parse(#"a=1 msg="no \"end"#)?["msg"] == .string("no \"end"))
         #expect(parse(#"a="\"#)?["a"] == .string("\\"))
     }
 
     @Test func separatorsAreSpacesTabsAndLineEnds() {
-        #expect(parse("  a=1\t\tb=2   c \r\n") == .object([
-            JSONMember("a", .string("1")), JSONMember("b", .string("2")), JSONMember("c", .bool(true)),
-        ]))
+        #expect(
+            parse("  a=1\t\tb=2   c \r\n")
+                == .object([
+                    JSONMember("a", .string("1")), JSONMember("b", .string("2")), JSONMember("c", .bool(true)),
+                ]))
     }
 
     @Test func tokensWithoutAKeyAreSkipped() {
-        #expect(parse(#"=oops "quoted junk" a=1 b"x y" c=2"#) == .object([
-            JSONMember("a", .string("1")), JSONMember("c", .string("2")),
-        ]))
+        #expect(
+            parse(#"=oops "quoted junk" a=1 b"x y" c=2"#)
+                == .object([
+                    JSONMember("a", .string("1")), JSONMember("c", .string("2")),
+                ]))
     }
 
     @Test(arguments: ["", "   ", "server started", "debug", "\"quoted\"", "=value"])
@@ -73,9 +86,11 @@ import Testing
     @Test func keepsUnicodeAndReplacesInvalidUTF8() {
         #expect(parse("user=jöhn emoji=😀")?["emoji"] == .string("😀"))
         #expect(parse("user=jöhn")?["user"] == .string("jöhn"))
-        #expect(parse(bytes: Array("a=x".utf8) + [0xFF, 0xC3] + Array(" b=\"".utf8) + [0xC0, 0xAF] + [0x22]) == .object([
-            JSONMember("a", .string("x\u{FFFD}\u{FFFD}")),
-            JSONMember("b", .string("\u{FFFD}\u{FFFD}")),
-        ]))
+        #expect(
+            parse(bytes: Array("a=x".utf8) + [0xFF, 0xC3] + Array(" b=\"".utf8) + [0xC0, 0xAF] + [0x22])
+                == .object([
+                    JSONMember("a", .string("x\u{FFFD}\u{FFFD}")),
+                    JSONMember("b", .string("\u{FFFD}\u{FFFD}")),
+                ]))
     }
 }

@@ -11,11 +11,14 @@ import Testing
         rule: String = "purchase", time: Int64? = nil
     ) -> String {
         Array(line.utf8).withUnsafeBytes {
-            OperationID.make(fingerprint: fingerprint, offset: offset, line: $0, rule: rule, eventTimeMilliseconds: time)
+            OperationID.make(
+                fingerprint: fingerprint, offset: offset, line: $0, rule: rule, eventTimeMilliseconds: time)
         }
     }
 
     /// Ids already sent depend on this exact value: it must never change between releases.
+    /// Both values were also computed by an independent reimplementation of StableHasher and
+    /// the ULID encoding (in Python), so the pin checks the algorithm, not just itself.
     @Test func isPinnedForever() {
         #expect(make() == "01EJ23DG60AC2Y50PVMYCQV09H")
         #expect(make(time: 1_795_341_600_000) == "01M81B5H80AC2Y50PVMYCQV09H")
@@ -83,7 +86,9 @@ import Testing
 
     @Test func encodesTheULIDSpecExample() {
         // The spec encodes the time 1469918176385 as 01ARYZ6S41.
-        #expect(ULID.encode(timeMilliseconds: 1_469_918_176_385, entropyHigh: 0, entropyLow: 0) == "01ARYZ6S410000000000000000")
+        #expect(
+            ULID.encode(timeMilliseconds: 1_469_918_176_385, entropyHigh: 0, entropyLow: 0)
+                == "01ARYZ6S410000000000000000")
         // Its example ULID's time part, decoded independently (base32 by hand in Python).
         #expect(ULID.timeMilliseconds(of: "01ARZ3NDEKTSV4RRFFQ69G5FAV") == 1_469_922_850_259)
     }

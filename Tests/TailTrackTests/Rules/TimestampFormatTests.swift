@@ -25,9 +25,10 @@ import Testing
     }
 
     @Test func rejectsAnUnknownFormatName() {
-        #expect(throws: TimestampFormatError(
-            message: "unknown timestamp format \"iso8601\": use rfc3339, unix, unix_ms "
-                + "or a strftime pattern such as \"%d/%b/%Y:%H:%M:%S %z\"")
+        #expect(
+            throws: TimestampFormatError(
+                message: "unknown timestamp format \"iso8601\": use rfc3339, unix, unix_ms "
+                    + "or a strftime pattern such as \"%d/%b/%Y:%H:%M:%S %z\"")
         ) {
             try TimestampFormat(parsing: "iso8601")
         }
@@ -45,8 +46,9 @@ import Testing
     }
 
     @Test func rejectsALonePercentAtTheEnd() {
-        #expect(throws: TimestampFormatError(
-            message: "timestamp format \"%H:%M %\" ends with a lone %; write %% for a literal %")
+        #expect(
+            throws: TimestampFormatError(
+                message: "timestamp format \"%H:%M %\" ends with a lone %; write %% for a literal %")
         ) {
             try TimestampFormat(parsing: "%H:%M %")
         }
@@ -54,29 +56,30 @@ import Testing
 
     // MARK: - rfc3339
 
-    @Test(arguments: [
-        ("2026-11-22T10:00:00Z", reference),
-        ("2026-11-22T10:00:00.123Z", reference + 123),
-        ("2026-11-22T10:00:00.1Z", reference + 100),
-        ("2026-11-22T10:00:00.12Z", reference + 120),
-        ("2026-11-22T10:00:00.123456789Z", reference + 123),
-        ("2026-11-22T10:00:00,5Z", reference + 500),
-        ("2026-11-22T11:00:00+01:00", reference),
-        ("2026-11-22T11:30:00+0130", reference),
-        ("2026-11-22T12:00:00+02", reference),
-        ("2026-11-22T05:00:00-0500", reference),
-        ("2026-11-22T05:00:00.250-05:00", reference + 250),
-        ("2026-11-22T10:00:00+00:00", reference),
-        ("2026-11-22t10:00:00z", reference),
-        ("2026-11-22 10:00:00Z", reference),
-        ("2026-11-22T10:00:00", reference),
-        ("1970-01-01T00:00:00Z", 0),
-        ("1969-12-31T23:59:59Z", -1000),
-        ("2024-02-29T00:00:00Z", 1_709_164_800_000),
-        ("2000-03-01T00:00:00Z", 951_868_800_000),
-        ("2026-12-31T23:59:59Z", 1_798_761_599_000),
-        ("2026-12-31T23:59:60Z", 1_798_761_600_000),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("2026-11-22T10:00:00Z", reference),
+            ("2026-11-22T10:00:00.123Z", reference + 123),
+            ("2026-11-22T10:00:00.1Z", reference + 100),
+            ("2026-11-22T10:00:00.12Z", reference + 120),
+            ("2026-11-22T10:00:00.123456789Z", reference + 123),
+            ("2026-11-22T10:00:00,5Z", reference + 500),
+            ("2026-11-22T11:00:00+01:00", reference),
+            ("2026-11-22T11:30:00+0130", reference),
+            ("2026-11-22T12:00:00+02", reference),
+            ("2026-11-22T05:00:00-0500", reference),
+            ("2026-11-22T05:00:00.250-05:00", reference + 250),
+            ("2026-11-22T10:00:00+00:00", reference),
+            ("2026-11-22t10:00:00z", reference),
+            ("2026-11-22 10:00:00Z", reference),
+            ("2026-11-22T10:00:00", reference),
+            ("1970-01-01T00:00:00Z", 0),
+            ("1969-12-31T23:59:59Z", -1000),
+            ("2024-02-29T00:00:00Z", 1_709_164_800_000),
+            ("2000-03-01T00:00:00Z", 951_868_800_000),
+            ("2026-12-31T23:59:59Z", 1_798_761_599_000),
+            ("2026-12-31T23:59:60Z", 1_798_761_600_000),
+        ] as [(String, Int64)])
     func readsRFC3339(_ text: String, _ expected: Int64) {
         #expect(TimestampFormat.rfc3339.parse(.string(text)) == expected)
     }
@@ -108,20 +111,21 @@ import Testing
 
     // MARK: - unix and unix_ms
 
-    @Test(arguments: [
-        (JSONValue.int(1_795_341_600), reference),
-        (.int(-1), -1000),
-        (.double(1_795_341_600.123), reference + 123),
-        (.double(1_795_341_600), reference),
-        (.string("1795341600"), reference),
-        (.string("1795341600.5"), reference + 500),
-        (.string("1795341600.123999"), reference + 123),
-        (.string(" 1795341600 "), reference),
-        (.string("+1795341600"), reference),
-        (.string("-1.5"), -1500),
-        (.string(".5"), 500),
-        (.string("1.7953416e9"), reference),
-    ] as [(JSONValue, Int64)])
+    @Test(
+        arguments: [
+            (JSONValue.int(1_795_341_600), reference),
+            (.int(-1), -1000),
+            (.double(1_795_341_600.123), reference + 123),
+            (.double(1_795_341_600), reference),
+            (.string("1795341600"), reference),
+            (.string("1795341600.5"), reference + 500),
+            (.string("1795341600.123999"), reference + 123),
+            (.string(" 1795341600 "), reference),
+            (.string("+1795341600"), reference),
+            (.string("-1.5"), -1500),
+            (.string(".5"), 500),
+            (.string("1.7953416e9"), reference),
+        ] as [(JSONValue, Int64)])
     func readsUnixSeconds(_ value: JSONValue, _ expected: Int64) {
         #expect(TimestampFormat.unix.parse(value) == expected)
     }
@@ -135,14 +139,15 @@ import Testing
         #expect(TimestampFormat.unix.parse(value) == nil)
     }
 
-    @Test(arguments: [
-        (JSONValue.int(1_795_341_600_123), reference + 123),
-        (.double(1_795_341_600_123.4), reference + 123),
-        (.double(1_795_341_600_123.6), reference + 124),
-        (.string("1795341600123"), reference + 123),
-        (.string("1795341600123.9"), reference + 123),
-        (.string("-5"), -5),
-    ] as [(JSONValue, Int64)])
+    @Test(
+        arguments: [
+            (JSONValue.int(1_795_341_600_123), reference + 123),
+            (.double(1_795_341_600_123.4), reference + 123),
+            (.double(1_795_341_600_123.6), reference + 124),
+            (.string("1795341600123"), reference + 123),
+            (.string("1795341600123.9"), reference + 123),
+            (.string("-5"), -5),
+        ] as [(JSONValue, Int64)])
     func readsUnixMilliseconds(_ value: JSONValue, _ expected: Int64) {
         #expect(TimestampFormat.unixMilliseconds.parse(value) == expected)
     }
@@ -192,43 +197,44 @@ import Testing
 
     // MARK: - strftime: each directive
 
-    @Test(arguments: [
-        ("%Y-%m-%dT%H:%M:%S", "2026-11-22T10:00:00", reference),
-        ("%y-%m-%d %H:%M:%S", "26-11-22 10:00:00", reference),
-        ("%y-%m-%d %H:%M:%S", "99-11-22 10:00:00", 943_264_800_000),
-        ("%d %B %Y %T", "22 November 2026 10:00:00", reference),
-        ("%d %B %Y %T", "22 NOVEMBER 2026 10:00:00", reference),
-        ("%d %h %Y %T", "22 nov 2026 10:00:00", reference),
-        ("%d %b %Y %T", "22 November 2026 10:00:00", reference),
-        ("%A, %d %b %Y %T", "Sunday, 22 Nov 2026 10:00:00", reference),
-        ("%a %d %b %Y %T", "sun 22 Nov 2026 10:00:00", reference),
-        ("%F %I:%M:%S %p", "2026-11-22 10:00:00 AM", reference),
-        ("%F %I:%M:%S %p", "2026-11-22 10:00:00 PM", reference + 12 * 3_600_000),
-        ("%F %I:%M:%S %p", "2026-11-22 12:30:00 am", 1_795_307_400_000),
-        ("%F %I:%M:%S %p", "2026-11-22 12:30:00 pm", 1_795_350_600_000),
-        ("%F %l:%M %p", "2026-11-22 10:00 a.m.", reference),
-        ("%F %k:%M", "2026-11-22  9:00", reference - 3_600_000),
-        ("%Y %j %T", "2026 326 10:00:00", reference),
-        ("%Y %j", "2024 060", 1_709_164_800_000),
-        ("%F %T %Z", "2026-11-22 10:00:00 UTC", reference),
-        ("%F %T %Z", "2026-11-22 10:00:00 GMT", reference),
-        ("%F %T %Z", "2026-11-22 10:00:00 Z", reference),
-        ("%FT%T.%f%z", "2026-11-22T11:00:00.5+01:00", reference + 500),
-        ("%FT%T%z", "2026-11-22T10:00:00Z", reference),
-        ("%s", "1795341600", reference),
-        ("%s.%f", "1795341600.042", reference + 42),
-        ("%s", "-1", -1000),
-        ("%D %R", "11/22/26 10:00", reference),
-        ("%Y%m%d%H%M%S", "20261122100000", reference),
-        ("%Y-%m-%d %H:%M:%S%%", "2026-11-22 10:00:00%", reference),
-        ("%F%n%T", "2026-11-22 \t 10:00:00", reference),
-        ("%F%t%T", "2026-11-22\t10:00:00", reference),
-        ("[%F %T]", "[2026-11-22 10:00:00]", reference),
-        ("%F %T", "2026-11-22     10:00:00   ", reference),
-        ("%F\t%T", "2026-11-22 10:00:00", reference),
-        ("%Y-%m-%d", "2026-11-22", reference - 10 * 3_600_000),
-        ("%H:%M %Y", "10:00 2026", 1_767_261_600_000),
-    ] as [(String, String, Int64)])
+    @Test(
+        arguments: [
+            ("%Y-%m-%dT%H:%M:%S", "2026-11-22T10:00:00", reference),
+            ("%y-%m-%d %H:%M:%S", "26-11-22 10:00:00", reference),
+            ("%y-%m-%d %H:%M:%S", "99-11-22 10:00:00", 943_264_800_000),
+            ("%d %B %Y %T", "22 November 2026 10:00:00", reference),
+            ("%d %B %Y %T", "22 NOVEMBER 2026 10:00:00", reference),
+            ("%d %h %Y %T", "22 nov 2026 10:00:00", reference),
+            ("%d %b %Y %T", "22 November 2026 10:00:00", reference),
+            ("%A, %d %b %Y %T", "Sunday, 22 Nov 2026 10:00:00", reference),
+            ("%a %d %b %Y %T", "sun 22 Nov 2026 10:00:00", reference),
+            ("%F %I:%M:%S %p", "2026-11-22 10:00:00 AM", reference),
+            ("%F %I:%M:%S %p", "2026-11-22 10:00:00 PM", reference + 12 * 3_600_000),
+            ("%F %I:%M:%S %p", "2026-11-22 12:30:00 am", 1_795_307_400_000),
+            ("%F %I:%M:%S %p", "2026-11-22 12:30:00 pm", 1_795_350_600_000),
+            ("%F %l:%M %p", "2026-11-22 10:00 a.m.", reference),
+            ("%F %k:%M", "2026-11-22  9:00", reference - 3_600_000),
+            ("%Y %j %T", "2026 326 10:00:00", reference),
+            ("%Y %j", "2024 060", 1_709_164_800_000),
+            ("%F %T %Z", "2026-11-22 10:00:00 UTC", reference),
+            ("%F %T %Z", "2026-11-22 10:00:00 GMT", reference),
+            ("%F %T %Z", "2026-11-22 10:00:00 Z", reference),
+            ("%FT%T.%f%z", "2026-11-22T11:00:00.5+01:00", reference + 500),
+            ("%FT%T%z", "2026-11-22T10:00:00Z", reference),
+            ("%s", "1795341600", reference),
+            ("%s.%f", "1795341600.042", reference + 42),
+            ("%s", "-1", -1000),
+            ("%D %R", "11/22/26 10:00", reference),
+            ("%Y%m%d%H%M%S", "20261122100000", reference),
+            ("%Y-%m-%d %H:%M:%S%%", "2026-11-22 10:00:00%", reference),
+            ("%F%n%T", "2026-11-22 \t 10:00:00", reference),
+            ("%F%t%T", "2026-11-22\t10:00:00", reference),
+            ("[%F %T]", "[2026-11-22 10:00:00]", reference),
+            ("%F %T", "2026-11-22     10:00:00   ", reference),
+            ("%F\t%T", "2026-11-22 10:00:00", reference),
+            ("%Y-%m-%d", "2026-11-22", reference - 10 * 3_600_000),
+            ("%H:%M %Y", "10:00 2026", 1_767_261_600_000),
+        ] as [(String, String, Int64)])
     func readsEachDirective(_ pattern: String, _ text: String, _ expected: Int64) {
         #expect(parse(text, as: pattern) == expected)
     }
