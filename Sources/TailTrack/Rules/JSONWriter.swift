@@ -63,7 +63,7 @@ public struct JSONWriter: Sendable {
         }
         var magnitude = number.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, enough for 20 digits
-        let count = withUnsafeMutableBytes(of: &digits) { scratch -> Int in
+        withUnsafeMutableBytes(of: &digits) { scratch in
             var position = scratch.count
             while magnitude > 0 {
                 position -= 1
@@ -75,9 +75,7 @@ public struct JSONWriter: Sendable {
                 scratch[position] = UInt8(ascii: "-")
             }
             bytes.append(contentsOf: scratch[position...])
-            return scratch.count - position
         }
-        _ = count
     }
 
     /// Appends ASCII text as it is (punctuation, keys known to need no escaping).
@@ -94,10 +92,12 @@ public struct JSONWriter: Sendable {
     /// shortest form that reads back the same; NaN and infinities (not JSON) as `null`.
     public static func format(_ number: Double) -> String {
         guard number.isFinite else { return "null" }
-        if number == number.rounded(), abs(number) < 1e15 {
+        // Below 2^63 an integral double converts to Int64 exactly; above, Swift's shortest
+        // form is already exponential without a fraction (`1e+20`).
+        if number == number.rounded(), abs(number) < 0x1p63 {
             return String(Int64(number))
         }
-        return "\(number)"
+        return number.description
     }
 
     private mutating func append(_ text: String) {
@@ -144,7 +144,7 @@ public struct JSONWriter: Sendable {
                 continue
             }
             let length: Int
-            var minimum: UInt32
+            let minimum: UInt32
             var scalar: UInt32
             switch lead {
             case 0xC2...0xDF: length = 2; scalar = UInt32(lead & 0x1F); minimum = 0x80
@@ -158,7 +158,6 @@ public struct JSONWriter: Sendable {
                 guard next & 0xC0 == 0x80 else { return false }
                 scalar = (scalar << 6) | UInt32(next & 0x3F)
             }
-            minimum = max(minimum, 0)
             if scalar < minimum || scalar > 0x10FFFF || (0xD800...0xDFFF).contains(scalar) { return false }
             index += length
         }

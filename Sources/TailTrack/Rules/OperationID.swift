@@ -1,16 +1,27 @@
-// STUB: owned by the rules-primitives helper; replaced with the real implementation.
-
 /// The `id` of an `event`, `page` or `screen` operation: a ULID that is a pure function of
 /// where the line is and what it says, so that a line read twice (after a crash, from
 /// `app.log` and again from `app.log.1.gz`) gets the same id and Customer.io drops the repeat.
+///
+/// The 80 bits of entropy are a ``StableHasher`` digest of the fingerprint, the offset, the
+/// line and the rule name, so any difference in those gives a different id. The time part is
+/// the line's own time when the rule parses one; otherwise it comes from the rest of the
+/// digest, mapped into 2020–2029 so that tools decoding the ULID show a plausible date.
+/// Changing anything here changes every id: lines re-read after an upgrade would be counted
+/// twice. A test pins one exact value.
 public enum OperationID {
+    /// The start of the range a derived time part falls into: 2020-01-01T00:00:00Z.
+    static let derivedTimeLowerBound: UInt64 = 1_577_836_800_000
+    /// The end (exclusive) of that range: 2030-01-01T00:00:00Z.
+    static let derivedTimeUpperBound: UInt64 = 1_893_456_000_000
+
     /// - Parameters:
     ///   - fingerprint: the file's content fingerprint (not its inode or path).
     ///   - offset: the line's byte offset in the uncompressed file.
     ///   - line: the line's bytes.
     ///   - rule: the rule's name (two rules on one line make two events).
     ///   - eventTimeMilliseconds: the line's own time when the rule parses one: the ULID's
-    ///     time part. Without it, the time part is derived from the other inputs.
+    ///     time part, clamped to what a ULID holds (0 through 2^48 - 1). Without it, the time
+    ///     part is derived from the other inputs.
     public static func make(
         fingerprint: FileFingerprint,
         offset: UInt64,
@@ -18,6 +29,26 @@ public enum OperationID {
         rule: String,
         eventTimeMilliseconds: Int64?
     ) -> String {
-        ""
+        var hasher = StableHasher()
+        hasher.combine(fingerprint.value)
+        hasher.combine(UInt64(truncatingIfNeeded: fingerprint.length))
+        hasher.combine(offset)
+        hasher.combine(bytes: line)
+        hasher.combine(UInt64(line.count))
+        hasher.combine(rule)
+        let (first, second) = hasher.finalize()
+
+        let time: UInt64
+        if let eventTimeMilliseconds {
+            time = min(UInt64(max(0, eventTimeMilliseconds)), ULID.maximumTimeMilliseconds)
+        } else {
+            let span = derivedTimeUpperBound - derivedTimeLowerBound
+            time = derivedTimeLowerBound + (first >> 16) % span
+        }
+        return ULID.encode(
+            timeMilliseconds: time,
+            entropyHigh: UInt16(truncatingIfNeeded: first),
+            entropyLow: second
+        )
     }
 }
