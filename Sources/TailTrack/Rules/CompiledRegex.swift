@@ -76,7 +76,11 @@ public final class CompiledRegex: @unchecked Sendable {
         } else {
             result = pcre2_match_8(code, base, length, 0, 0, matchData.pointer, nil)
         }
-        return result > 0
+        // 0 means a match whose groups did not all fit in the match data (conditions use
+        // small match data: they only ask whether the pattern matches).
+        matchData.setPairs = Int(max(result, 0))
+        matchData.subjectLength = length
+        return result >= 0
     }
 
     /// Whether `text` contains a match (for `where:` regex conditions, off the hot path).
@@ -97,6 +101,10 @@ public final class CompiledRegex: @unchecked Sendable {
 public final class RegexMatchData {
     let pointer: OpaquePointer
     let pairs: Int
+    /// How many leading pairs the last match set (PCRE2 leaves the rest untouched).
+    var setPairs = 0
+    /// The last subject's length, to keep ranges inside it.
+    var subjectLength = 0
 
     /// Room for `groups` capturing groups (plus the whole match).
     public init(groups: Int) {
@@ -114,16 +122,15 @@ public final class RegexMatchData {
     /// The byte range of group `number` in the last subject, or `nil` when it did not take part.
     @inline(__always)
     public func range(ofGroup number: Int) -> Range<Int>? {
-        guard number < pairs else { return nil }
+        guard number < setPairs else { return nil }
         let ovector = pcre2_get_ovector_pointer_8(pointer)
         guard let ovector else { return nil }
         let start = ovector[2 * number]
         let end = ovector[2 * number + 1]
-        if start == Self.unset || end < start { return nil }
+        // PCRE2_SIZE is size_t, imported as Int: PCRE2_UNSET (~0) reads as -1.
+        if start < 0 || end < start || end > subjectLength { return nil }
         return Int(start)..<Int(end)
     }
-
-    private static let unset = ~Int(0).magnitude
 }
 
 /// A pattern PCRE2 refused, with its message and the offset in the pattern.

@@ -5,7 +5,9 @@ import Testing
 /// Every action a rule can drive, checked against the exact JSON it sends.
 @Suite struct OperationShapeTests {
     /// One regex rule over `k=v` lines with the given operation YAML (indented under `operation:`).
-    private func rule(_ operation: String, match: String = "u=(?<u>\\w*)(?: e=(?<e>\\S*))?(?: v=(?<v>.*))?") throws -> RuleSet {
+    private func rule(_ operation: String, match: String = "u=(?<u>\\w*)(?: e=(?<e>\\S*))?(?: v=(?<v>.*))?") throws
+        -> RuleSet
+    {
         try compileRules(
             """
             - name: r
@@ -33,7 +35,8 @@ import Testing
     }
 
     @Test func personEventHasStableULID() throws {
-        let rules = try rule("action: event\nidentifiers: { id: \"{{u}}\" }\nname: purchase\nattributes: { amount: \"{{v | float}}\" }")
+        let rules = try rule(
+            "action: event\nidentifiers: { id: \"{{u}}\" }\nname: purchase\nattributes: { amount: \"{{v | float}}\" }")
         let first = operations(rules, line: "u=7 e=x v=9.50", offset: 100)
         let again = operations(rules, line: "u=7 e=x v=9.50", offset: 100)
         let elsewhere = operations(rules, line: "u=7 e=x v=9.50", offset: 200)
@@ -100,8 +103,12 @@ import Testing
             outcomes(add, line: "u=42 e=tok v=1")  // platform fixed, fine
                 .count == 1
         )
-        let badPlatform = try rule("action: add_device\nidentifiers: { id: \"{{u}}\" }\ndevice: { token: \"{{e}}\", platform: \"{{v}}\" }")
-        #expect(outcomes(badPlatform, line: "u=42 e=tok v=windows") == [#"REJECTED r: device.platform "windows" is not ios or android"#])
+        let badPlatform = try rule(
+            "action: add_device\nidentifiers: { id: \"{{u}}\" }\ndevice: { token: \"{{e}}\", platform: \"{{v}}\" }")
+        #expect(
+            outcomes(badPlatform, line: "u=42 e=tok v=windows") == [
+                #"REJECTED r: device.platform "windows" is not ios or android"#
+            ])
         let delete = try rule("action: delete_device\nidentifiers: { id: \"{{u}}\" }\ndevice: { token: \"{{e}}\" }")
         #expect(
             outcomes(delete, line: "u=42 e=tok")

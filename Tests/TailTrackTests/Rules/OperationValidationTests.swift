@@ -4,7 +4,9 @@ import Testing
 
 /// What Track would reject (or silently change) is rejected before the wire, with a reason.
 @Suite struct OperationValidationTests {
-    private func eventRule(attributes: String = "{}", identifiers: String = "{ id: \"{{u}}\" }", name: String = "\"{{n}}\"") throws -> RuleSet {
+    private func eventRule(
+        attributes: String = "{}", identifiers: String = "{ id: \"{{u}}\" }", name: String = "\"{{n}}\""
+    ) throws -> RuleSet {
         try compileRules(
             """
             - name: r
@@ -29,15 +31,22 @@ import Testing
         let rules = try eventRule(identifiers: "{ id: \"{{u}}\", email: \"{{v}}\" }")
         #expect(
             outcomes(rules, line: "u=1 n=x v=a@b.c")
-                == ["REJECTED r: identifiers must have exactly one non-empty of id, email, phone, cio_id; got id and email"]
+                == [
+                    "REJECTED r: identifiers must have exactly one non-empty of id, email, phone, cio_id; got id and email"
+                ]
         )
         // The empty one is dropped: either identifier works alone.
-        #expect(operations(rules, line: "u= n=x v=a@b.c").first?["identifiers"] == .object([JSONMember("email", .string("a@b.c"))]))
+        #expect(
+            operations(rules, line: "u= n=x v=a@b.c").first?["identifiers"]
+                == .object([JSONMember("email", .string("a@b.c"))]))
     }
 
     @Test func unknownIdentifierKey() throws {
         let rules = try eventRule(identifiers: "{ user: \"{{u}}\" }")
-        #expect(outcomes(rules, line: "u=1 n=x v=") == [#"REJECTED r: identifiers: "user" is not one of id, email, phone, cio_id"#])
+        #expect(
+            outcomes(rules, line: "u=1 n=x v=") == [
+                #"REJECTED r: identifiers: "user" is not one of id, email, phone, cio_id"#
+            ])
     }
 
     @Test func eventNameLimit() throws {
@@ -52,7 +61,10 @@ import Testing
         let rules = try eventRule(attributes: "{ note: \"{{v}}\" }")
         let thousand = String(repeating: "é", count: 500)  // 1000 bytes
         #expect(operations(rules, line: "u=1 n=x v=\(thousand)").count == 1)
-        #expect(outcomes(rules, line: "u=1 n=x v=\(thousand)x") == ["REJECTED r: attribute note is 1001 bytes; Track allows 1000"])
+        #expect(
+            outcomes(rules, line: "u=1 n=x v=\(thousand)x") == [
+                "REJECTED r: attribute note is 1001 bytes; Track allows 1000"
+            ])
     }
 
     @Test func attributeNameLimit() throws {
@@ -99,8 +111,13 @@ import Testing
         let evaluator = rules.makeEvaluator()
         var texts: [String] = []
         line.withUnsafeBytes { bytes in
-            evaluator.evaluate(bytes, source: "app", path: "p", fingerprint: FileFingerprint(value: 1, length: 1), offset: 0, readTime: testReadTime) {
-                if case .operation(let operation) = $0 { texts.append(String(decoding: operation.bytes, as: UTF8.self)) }
+            evaluator.evaluate(
+                bytes, source: "app", path: "p", fingerprint: FileFingerprint(value: 1, length: 1), offset: 0,
+                readTime: testReadTime
+            ) {
+                if case .operation(let operation) = $0 {
+                    texts.append(String(decoding: operation.bytes, as: UTF8.self))
+                }
             }
         }
         #expect(texts.first?.contains("\"note\":\"a\u{FFFD}b\"") == true)

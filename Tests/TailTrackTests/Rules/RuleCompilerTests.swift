@@ -22,7 +22,9 @@ import Testing
               operation: { action: event, identifiers: { id: "x" }, name: purchase }
             """
         )
-        #expect(errors == ["rules.yml:2: rule \"purchase\": match: invalid regex at offset 23: missing closing parenthesis"])
+        #expect(
+            errors == ["rules.yml:2: rule \"purchase\": match: invalid regex at offset 23: missing closing parenthesis"]
+        )
     }
 
     @Test func unknownRuleKeySuggests() {
@@ -102,7 +104,10 @@ import Testing
                 attributes: { a: b }
             """
         )
-        #expect(errors == ["rules.yml:6: rule \"r\": operation.attributes: person delete operations have no attributes (they take identifiers)"])
+        #expect(
+            errors == [
+                "rules.yml:6: rule \"r\": operation.attributes: person delete operations have no attributes (they take identifiers)"
+            ])
     }
 
     @Test func missingRequiredParts() {

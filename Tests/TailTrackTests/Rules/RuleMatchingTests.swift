@@ -20,7 +20,9 @@ import Testing
     }
 
     @Test func continueLetsLaterRulesSeeTheLine() throws {
-        let rules = try compileRules(twoRules.replacingFirst("  operation: { action: delete", with: "  continue: true\n  operation: { action: delete"))
+        let rules = try compileRules(
+            twoRules.replacingFirst(
+                "  operation: { action: delete", with: "  continue: true\n  operation: { action: delete"))
         let ops = operations(rules, line: "user=5")
         #expect(ops.map { $0["action"] } == [.string("delete"), .string("suppress")])
     }
@@ -83,7 +85,10 @@ import Testing
         let evaluator = rules.makeEvaluator()
         for line in ["ok user=1", "ok user=", "nothing", "ok user=2"] {
             Array(line.utf8).withUnsafeBytes { bytes in
-                evaluator.evaluate(bytes, source: "s", path: "p", fingerprint: FileFingerprint(value: 1, length: 1), offset: 0, readTime: testReadTime) { _ in }
+                evaluator.evaluate(
+                    bytes, source: "s", path: "p", fingerprint: FileFingerprint(value: 1, length: 1), offset: 0,
+                    readTime: testReadTime
+                ) { _ in }
             }
         }
         #expect(evaluator.stats.lines == 4)
@@ -107,7 +112,10 @@ import Testing
             fingerprint: FileFingerprint(value: 9, length: 11),
             file: FileKey(rawValue: 3),
             bytes: bytes,
-            lines: [LineSpan(start: 0, length: 10, fileOffset: 500), LineSpan(start: 11, length: 4, fileOffset: 511), LineSpan(start: 16, length: 10, fileOffset: 516)],
+            lines: [
+                LineSpan(start: 0, length: 10, fileOffset: 500), LineSpan(start: 11, length: 4, fileOffset: 511),
+                LineSpan(start: 16, length: 10, fileOffset: 516),
+            ],
             endOffset: 527
         )
         let result = rules.makeEvaluator().process(chunk, readTime: testReadTime)
