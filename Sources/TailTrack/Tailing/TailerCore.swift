@@ -456,6 +456,9 @@ final class TailerCore {
     ) -> TailedFile {
         let key = FileKey(rawValue: nextKey)
         nextKey += 1
+        if reader.offset != offset, let plain = reader as? PlainFileReader {
+            try? plain.seek(to: offset)
+        }
         var tailHash: UInt64?
         if let plain = reader as? PlainFileReader {
             tailHash = try? FileIdentity.tailHash(of: plain, before: offset)
