@@ -150,7 +150,8 @@ final class TailerCore {
         for (file, since) in deleted {
             let expired = since.duration(to: now) >= config.tail.deletedFileTimeout
             guard expired || held > config.tail.maxDeletedBytes else { continue }
-            let unread = file.size.subtractingClamped(file.reader.offset)
+            // Bytes not handed over (a partial line included) are the ones lost.
+            let unread = file.size.subtractingClamped(file.emittedEnd)
             if unread > 0 {
                 lostBytes += unread
                 logger.warning(

@@ -58,10 +58,16 @@ actor LineCollector {
     private(set) var chunks = 0
     var tailer: Tailer?
 
+    /// While true, the consumer holds the chunk it got (a stalled delivery: backpressure).
+    var paused = false
+
     func attach(_ tailer: Tailer) { self.tailer = tailer }
+
+    func setPaused(_ value: Bool) { paused = value }
 
     func receive(_ chunk: LineChunk) async {
         chunks += 1
+        while paused { try? await Task.sleep(for: .milliseconds(5)) }
         for span in chunk.lines {
             lines.append(String(decoding: chunk.bytes[span.start..<span.start + span.length], as: UTF8.self))
         }
@@ -91,6 +97,7 @@ struct TailerHarness {
 
     static func start(
         directory: TemporaryDirectory, paths: [String], startAt: SourceSettings.StartAt = .beginning,
+        paused: Bool = false,
         backfill: Bool = true, tail: TailSettings = TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200))
     ) throws -> TailerHarness {
         let config = TailTrackConfig(
@@ -108,9 +115,20 @@ struct TailerHarness {
         }
         let task = Task {
             await collector.attach(tailer)
+            await collector.setPaused(paused)
             try await tailer.run()
         }
         return TailerHarness(tailer: tailer, collector: collector, task: task)
+    }
+
+    /// Waits until the consumer has received `count` chunks (counting one it holds).
+    func waitForChunks(_ count: Int) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await collector.chunks < count {
+            if ContinuousClock.now > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return true
     }
 
     /// Cancels the run and saves the positions, as shutdown does.

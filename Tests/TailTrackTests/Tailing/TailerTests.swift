@@ -167,4 +167,60 @@ import Testing
         #expect(status.first?.committedOffset == 14)
         #expect(status.first?.bytesBehind == 5)
     }
+
+    @Test func compressedWhileBehindIsReadOnceInOrder() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", numbered(1, 1000))
+        let harness = try TailerHarness.start(directory: directory, paths: ["app.log*"], paused: true)
+        #expect(await harness.waitForChunks(1))
+        // Delivery is stalled; meanwhile the file grows, is rotated and compressed.
+        try directory.append("app.log", numbered(1001, 1000))
+        try directory.rename("app.log", "app.log.1")
+        try directory.run("/bin/gzip", ["app.log.1"])
+        try directory.write("app.log", numbered(2001, 10))
+        await harness.collector.setPaused(false)
+        #expect(await harness.collector.waitFor("every line") { $0.count >= 2010 })
+        #expect(await harness.collector.lines == numberedLines(1, 2010))
+        try await harness.stop()
+    }
+
+    @Test func copytruncateWhileStoppedFinishesTheCopy() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", numbered(1, 3))
+        let first = try TailerHarness.start(directory: directory, paths: ["app.log"])
+        #expect(await first.collector.waitFor("first run") { $0.count == 3 })
+        try await first.stop()
+        try directory.append("app.log", numbered(4, 2))
+        try directory.run("/bin/cp", ["app.log", "app.log.1"])
+        let handle = try #require(FileHandle(forUpdatingAtPath: directory.file("app.log")))
+        try handle.truncate(atOffset: 0)
+        handle.write(Data(numbered(1, 10, prefix: "new").utf8))
+        try handle.close()
+        let second = try TailerHarness.start(directory: directory, paths: ["app.log"])
+        #expect(await second.collector.waitFor("copy then new") { $0.count >= 12 })
+        #expect(await second.collector.lines == numberedLines(4, 2) + numberedLines(1, 10, prefix: "new"))
+        try await second.stop()
+    }
+
+    @Test func deletedFilesBeyondTheByteLimitAreReleasedAndCounted() async throws {
+        let directory = try TemporaryDirectory()
+        let line = String(repeating: "x", count: 99) + "\n"
+        try directory.write("app.log", String(repeating: line, count: 120_000))  // 12 MB
+        let harness = try TailerHarness.start(
+            directory: directory, paths: ["app.log"], paused: true,
+            tail: TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200), maxDeletedBytes: 1_000_000))
+        #expect(await harness.waitForChunks(1))
+        try directory.remove("app.log")
+        await harness.collector.setPaused(false)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await harness.tailer.lostBytes() == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let lost = await harness.tailer.lostBytes()
+        #expect(lost > 0)
+        // Every byte is either delivered (lines read before the release) or counted as lost.
+        #expect(await harness.collector.waitFor("read lines delivered") { UInt64($0.count) * 100 + lost == 12_000_000 })
+        #expect(await harness.tailer.status().isEmpty)
+        try await harness.stop()
+    }
 }
