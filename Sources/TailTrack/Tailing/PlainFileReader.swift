@@ -1,0 +1,89 @@
+import Glibc
+
+/// Reads an uncompressed file with `pread` at an explicit offset into one reusable buffer.
+///
+/// The descriptor stays valid after the file is renamed or deleted, which is what lets the
+/// tailer finish a rotated file.
+public final class PlainFileReader: LogFileReader {
+    public let path: String
+    public private(set) var offset: UInt64
+    public var isCompressed: Bool { false }
+    private var descriptor: Int32
+    private var buffer: UnsafeMutableRawBufferPointer
+
+    /// Opens `path` read-only, positioned at `offset`.
+    public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw TailError(path: path, operation: "open", errno: errno) }
+        self.path = path
+        self.offset = offset
+        self.descriptor = fd
+        self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(4096, bufferBytes), alignment: 16)
+    }
+
+    deinit {
+        close()
+        buffer.deallocate()
+    }
+
+    public func read(maxBytes: Int, _ consume: (UnsafeRawBufferPointer) -> Void) throws -> ReadOutcome {
+        let count = min(maxBytes, buffer.count)
+        let got = try readAt(offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+        guard got > 0 else { return .endOfData }
+        offset += UInt64(got)
+        consume(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+        return .bytes(got)
+    }
+
+    public func seek(to offset: UInt64) throws {
+        self.offset = offset
+    }
+
+    /// Reads the bytes at `position` without moving ``offset``; returns how many were read.
+    public func readAt(_ position: UInt64, into target: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard descriptor >= 0 else { throw TailError(path: path, operation: "read", detail: "the file is closed") }
+        while true {
+            let got = pread(descriptor, target.baseAddress, target.count, off_t(position))
+            if got >= 0 { return got }
+            if errno == EINTR { continue }
+            throw TailError(path: path, operation: "read", errno: errno)
+        }
+    }
+
+    public func status() throws -> FileStatus {
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
+            throw TailError(path: path, operation: "stat", errno: descriptor >= 0 ? errno : EBADF)
+        }
+        return FileStatus(info)
+    }
+
+    public func close() {
+        if descriptor >= 0 {
+            _ = Glibc.close(descriptor)
+            descriptor = -1
+        }
+    }
+}
+
+extension FileStatus {
+    init(_ info: stat) {
+        self.init(
+            device: UInt64(info.st_dev),
+            inode: UInt64(info.st_ino),
+            size: UInt64(max(0, info.st_size)),
+            linkCount: UInt64(info.st_nlink),
+            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        )
+    }
+
+    /// `stat` of a path (following symlinks); `nil` when it does not exist.
+    static func of(path: String) throws -> FileStatus? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw TailError(path: path, operation: "stat", errno: errno)
+        }
+        return FileStatus(info)
+    }
+}

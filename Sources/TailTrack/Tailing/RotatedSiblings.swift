@@ -1,0 +1,71 @@
+import Foundation
+import Glibc
+
+/// The rotated copies of a followed file: its path plus a rotation suffix, as logrotate and
+/// most applications name them — `.N`, `.N.gz`, `-DATE`, `-DATE.gz`, `.gz`.
+///
+/// They matter twice: a glob like `app.log*` must not follow them as new live files (their
+/// lines would be read twice), and after a restart or with `backfill_rotated` they are where
+/// the rest of a file is found, oldest first.
+enum RotatedSiblings {
+    /// How old a sibling is: smaller sorts older. Numbered siblings are older the higher the
+    /// number; dated ones the earlier the date.
+    struct Age: Comparable, Hashable {
+        var group: Int
+        var value: Int64
+        static func < (lhs: Age, rhs: Age) -> Bool { (lhs.group, lhs.value) < (rhs.group, rhs.value) }
+        /// The live file itself: newer than every sibling.
+        static let live = Age(group: 2, value: 0)
+    }
+
+    /// The age of `candidate` as a rotated sibling of `base`, or `nil` when it is not one.
+    static func age(of candidate: String, base: String) -> Age? {
+        guard candidate.count > base.count, candidate.hasPrefix(base) else { return nil }
+        var suffix = candidate.dropFirst(base.count)
+        if suffix.hasSuffix(".gz") { suffix = suffix.dropLast(3) }
+        if suffix.isEmpty { return Age(group: 1, value: -1) }  // app.log.gz
+        guard let first = suffix.first, first == "." || first == "-" else { return nil }
+        let digits = suffix.dropFirst()
+        guard !digits.isEmpty, digits.count <= 14, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let number = Int64(digits)
+        else { return nil }
+        if first == "." && digits.count < 6 { return Age(group: 1, value: -number) }
+        return Age(group: 0, value: number)
+    }
+
+    /// The rotated siblings of `base` that exist now, oldest first.
+    static func list(of base: String) -> [(path: String, age: Age)] {
+        let directory = (base as NSString).deletingLastPathComponent
+        let name = (base as NSString).lastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+        else { return [] }
+        var result: [(path: String, age: Age)] = []
+        for candidate in names {
+            guard let age = age(of: candidate, base: name) else { continue }
+            result.append((directory + "/" + candidate, age))
+        }
+        return result.sorted { $0.age < $1.age }
+    }
+}
+
+/// Expands shell globs with `glob(3)`.
+enum PathGlob {
+    /// The regular files matching any of `patterns` and none of `excludes`, sorted.
+    static func expand(_ patterns: [String], excluding excludes: [String]) -> [String] {
+        var found = Set<String>()
+        for pattern in patterns {
+            var result = glob_t()
+            defer { globfree(&result) }
+            guard glob(pattern, 0, nil, &result) == 0 else { continue }
+            for index in 0..<Int(result.gl_pathc) {
+                guard let raw = result.gl_pathv[index] else { continue }
+                let path = String(cString: raw)
+                if excludes.contains(where: { fnmatch($0, path, 0) == 0 }) { continue }
+                var info = stat()
+                guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                found.insert(path)
+            }
+        }
+        return found.sorted()
+    }
+}

@@ -1,0 +1,164 @@
+import Logging
+
+/// One open file the tailer reads: its reader and framer, where it stands in the rotation,
+/// and which of its lines are delivered.
+///
+/// Only touched under the tailer's lock, one step at a time.
+final class TailedFile {
+    /// Where the file stands.
+    enum Role: Equatable {
+        /// The file currently at its followed path.
+        case live
+        /// Renamed away (or the copy of a copytruncate, or a sibling being backfilled):
+        /// read to its end, then released once acknowledged.
+        case rotated
+        /// Deleted while open: read to its end within the deleted-file limits.
+        case deleted(since: ContinuousClock.Instant)
+    }
+
+    let key: FileKey
+    let source: String
+    /// The followed (live) path this file belongs to, for ordering rotated files first.
+    let family: String
+    /// How old the file is within its family (rotated siblings first).
+    var age: RotatedSiblings.Age
+    var path: String
+    var device: UInt64
+    var inode: UInt64
+    var fingerprint: FileFingerprint?
+    var reader: any LogFileReader
+    var framer: LineFramer
+    var role: Role
+    /// Whether this file's position goes to the checkpoint (false for a file whose inode
+    /// another follower took over).
+    var writesCheckpoint = true
+    /// Offset up to which every line is acknowledged.
+    var committed: UInt64
+    /// End offset of the last chunk handed over.
+    var emittedEnd: UInt64
+    /// For each chunk handed over and not yet acknowledged: its end and the tail hash there.
+    var pendingHashes: [(end: UInt64, tailHash: UInt64?)] = []
+    /// Tail hash at ``committed``.
+    var committedTailHash: UInt64?
+    /// Size at the last look (compressed size for a .gz).
+    var size: UInt64
+    /// True when a read may find new bytes.
+    var readDue = true
+    /// True once a read found no more bytes (the file's end at the time).
+    var reachedEnd = false
+    /// True when a .gz ended before its footer at the last read.
+    var gzipTruncated = false
+    /// Last time bytes were read or the size changed.
+    var lastActivity: ContinuousClock.Instant
+    /// True when nothing more will be read (end reached, partial line flushed).
+    var finished = false
+
+    init(
+        key: FileKey, source: String, family: String, age: RotatedSiblings.Age, path: String,
+        status: FileStatus, fingerprint: FileFingerprint?, reader: any LogFileReader,
+        framer: LineFramer, role: Role, tailHash: UInt64?, now: ContinuousClock.Instant
+    ) {
+        self.key = key
+        self.source = source
+        self.family = family
+        self.age = age
+        self.path = path
+        self.device = status.device
+        self.inode = status.inode
+        self.fingerprint = fingerprint
+        self.reader = reader
+        self.framer = framer
+        self.role = role
+        self.committed = framer.endOffset
+        self.emittedEnd = framer.endOffset
+        self.committedTailHash = tailHash
+        self.size = status.size
+        self.lastActivity = now
+    }
+
+    var checkpointKey: CheckpointKey { CheckpointKey(source: source, device: device, inode: inode) }
+    var identity: FileIdentity { FileIdentity(device: device, inode: inode, fingerprint: fingerprint) }
+    var isLive: Bool { role == .live }
+    /// True when everything handed over is acknowledged.
+    var fullyAcknowledged: Bool { committed >= emittedEnd }
+
+    /// Reads blocks until a chunk is full or the file's current end; returns the chunk, if
+    /// any lines (or skipped bytes) were framed.
+    func read(readBytes: Int, chunkBytes: Int, chunkLines: Int, now: ContinuousClock.Instant) throws -> LineChunk? {
+        if fingerprint == nil, let plain = reader as? PlainFileReader {
+            fingerprint = try FileIdentity.fingerprint(of: plain)
+        }
+        readDue = false
+        while true {
+            let outcome = try reader.read(maxBytes: readBytes) { self.framer.append($0) }
+            switch outcome {
+            case .bytes:
+                lastActivity = now
+                reachedEnd = false
+                gzipTruncated = false
+                if framer.bufferedBytes >= chunkBytes || framer.bufferedLines >= chunkLines {
+                    readDue = true
+                    return makeChunk()
+                }
+            case .endOfData:
+                reachedEnd = true
+                gzipTruncated = false
+                return makeChunk()
+            case .truncated:
+                reachedEnd = true
+                gzipTruncated = true
+                return makeChunk()
+            }
+        }
+    }
+
+    /// Emits the unterminated last line: the file will not grow any more.
+    func flush() -> LineChunk? {
+        framer.flushPartial()
+        return makeChunk()
+    }
+
+    /// Turns what the framer holds into a chunk and remembers its end for acknowledgement.
+    func makeChunk() -> LineChunk? {
+        if fingerprint == nil, let plain = reader as? PlainFileReader {
+            fingerprint = try? FileIdentity.fingerprint(of: plain)
+        }
+        guard let taken = framer.takeChunk() else { return nil }
+        let print: FileFingerprint
+        if let fingerprint {
+            print = fingerprint
+        } else {
+            // A short file with no newline at all, flushed at its end: its whole content.
+            let content = taken.bytes.prefix(FileFingerprint.headLimit)
+            print = FileFingerprint(
+                value: content.withUnsafeBytes { StableHasher.hash64(bytes: $0) }, length: content.count)
+            fingerprint = print
+        }
+        var hash: UInt64?
+        if let plain = reader as? PlainFileReader {
+            hash = try? FileIdentity.tailHash(of: plain, before: taken.endOffset)
+        }
+        pendingHashes.append((taken.endOffset, hash))
+        emittedEnd = taken.endOffset
+        return LineChunk(
+            source: source, path: path, fingerprint: print, file: key, bytes: taken.bytes,
+            lines: taken.lines, endOffset: taken.endOffset)
+    }
+
+    /// Records that everything before `offset` is delivered.
+    func acknowledge(_ offset: UInt64) {
+        guard offset > committed else { return }
+        committed = offset
+        while let first = pendingHashes.first, first.end <= offset {
+            if first.end == offset { committedTailHash = first.tailHash }
+            pendingHashes.removeFirst()
+        }
+    }
+
+    /// The checkpoint entry for the acknowledged position.
+    func checkpointEntry(now: Int64) -> CheckpointEntry {
+        CheckpointEntry(
+            source: source, path: path, device: device, inode: inode, fingerprint: fingerprint,
+            offset: committed, tailHash: reader.isCompressed ? nil : committedTailHash, size: size, updated: now)
+    }
+}

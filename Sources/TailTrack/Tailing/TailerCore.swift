@@ -1,0 +1,510 @@
+import Foundation
+import Logging
+
+/// The tailer's state and decisions, synchronous: discovery, rotation handling, reading
+/// and acknowledgement. ``Tailer`` runs it on a dedicated thread under a lock.
+final class TailerCore {
+    struct PathKey: Hashable {
+        var source: String
+        var path: String
+    }
+
+    let config: TailTrackConfig
+    let checkpoint: CheckpointStore
+    let logger: Logger
+    private(set) var files: [FileKey: TailedFile] = [:]
+    private var nextKey: UInt64 = 1
+    private var liveByPath: [PathKey: FileKey] = [:]
+    private var knownPaths = Set<PathKey>()
+    private var firstScanDone = false
+    private var lastScan: ContinuousClock.Instant?
+    private var lastCollection: ContinuousClock.Instant?
+    /// Bytes given up on (deleted files past their limits, truncated copies not found).
+    private(set) var lostBytes: UInt64 = 0
+
+    /// Most bytes one step hands over, across files: bounds reading ahead.
+    let stepBytes = 4 << 20
+    let chunkBytes = 1 << 20
+    let chunkLines = 4096
+
+    init(config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger) {
+        self.config = config
+        self.checkpoint = checkpoint
+        self.logger = logger
+    }
+
+    /// Lines skipped as too long, across open files.
+    var skippedLines: Int { files.values.reduce(0) { $0 + $1.framer.skippedLines } }
+
+    // MARK: Stepping
+
+    /// One round: re-scan when due, read from every file that may have data (rotated files
+    /// of a family before the live one), flush and release finished files. Returns the
+    /// chunks to deliver and whether more data is waiting.
+    func step(now: ContinuousClock.Instant) -> (chunks: [LineChunk], more: Bool) {
+        if lastScan.map({ $0.duration(to: now) >= config.tail.pollInterval }) ?? true {
+            scan(now: now)
+            lastScan = now
+        }
+        var chunks: [LineChunk] = []
+        var budget = stepBytes
+        var blockedFamilies = Set<PathKey>()
+        let ordered = files.values.sorted {
+            ($0.source, $0.family, $0.age, $0.key.rawValue) < ($1.source, $1.family, $1.age, $1.key.rawValue)
+        }
+        for file in ordered where budget > 0 {
+            let family = PathKey(source: file.source, path: file.family)
+            if blockedFamilies.contains(family) { continue }
+            if file.readDue && !file.finished {
+                do {
+                    if let chunk = try file.read(
+                        readBytes: config.tail.readBytes, chunkBytes: chunkBytes, chunkLines: chunkLines, now: now)
+                    {
+                        budget -= chunk.bytes.count
+                        chunks.append(chunk)
+                    }
+                } catch {
+                    logger.error(
+                        "Cannot read a followed file; it is dropped until it reappears",
+                        metadata: ["file.path": "\(file.path)", "error": "\(error)"])
+                    release(file)
+                    continue
+                }
+            }
+            // Older files of a family are read to their current end before newer ones.
+            if !file.isLive && !file.reachedEnd && !file.finished { blockedFamilies.insert(family) }
+            if let chunk = finishIfDone(file, now: now) { chunks.append(chunk) }
+        }
+        enforceDeletedLimits(now: now)
+        let collectionDue = lastCollection.map { $0.duration(to: now) >= .seconds(3600) } ?? true
+        if collectionDue && firstScanDone {
+            checkpoint.collectGarbage(active: Set(files.values.filter(\.writesCheckpoint).map(\.checkpointKey)))
+            lastCollection = now
+        }
+        let more = files.values.contains { $0.readDue && !$0.finished }
+        return (chunks, more)
+    }
+
+    /// Records an acknowledgement and updates the checkpoint entry.
+    func acknowledge(file key: FileKey, offset: UInt64) {
+        guard let file = files[key] else { return }
+        file.acknowledge(offset)
+        if file.writesCheckpoint {
+            checkpoint.update(file.checkpointEntry(now: Self.unixNow()))
+        }
+    }
+
+    func status() -> [TailedFileStatus] {
+        files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }.map { file in
+            TailedFileStatus(
+                source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
+                size: file.size, bytesBehind: file.reader.isCompressed ? nil : file.size.subtractingClamped(file.committed),
+                state: file.statusText)
+        }
+    }
+
+    /// Closes every file (at shutdown, after the final acknowledgements).
+    func closeAll() {
+        for file in files.values { file.reader.close() }
+    }
+
+    // MARK: Finishing rotated and deleted files
+
+    /// Flushes a non-live file that stopped growing, and releases it once everything read
+    /// from it is acknowledged. Returns the flushed last line's chunk, if any.
+    private func finishIfDone(_ file: TailedFile, now: ContinuousClock.Instant) -> LineChunk? {
+        guard !file.isLive else { return nil }
+        var chunk: LineChunk?
+        if !file.finished && file.reachedEnd && !file.readDue {
+            let idle = file.lastActivity.duration(to: now)
+            if file.gzipTruncated {
+                if idle >= config.tail.deletedFileTimeout {
+                    logger.warning(
+                        "Compressed file ended before its footer and stopped growing; giving up on it",
+                        metadata: ["file.path": "\(file.path)"])
+                    file.finished = true
+                }
+            } else if file.reader.isCompressed || idle >= config.tail.partialLineTimeout {
+                chunk = file.flush()
+                file.finished = true
+            }
+        }
+        if file.finished && file.fullyAcknowledged {
+            if case .deleted = file.role, file.writesCheckpoint {
+                checkpoint.remove(file.checkpointKey)
+            }
+            release(file)
+        }
+        return chunk
+    }
+
+    /// Caps how long and how much deleted-but-open files are held: past the limits the
+    /// oldest is released and its unread bytes are counted and logged as lost.
+    private func enforceDeletedLimits(now: ContinuousClock.Instant) {
+        var deleted: [(file: TailedFile, since: ContinuousClock.Instant)] = files.values.compactMap {
+            if case .deleted(let since) = $0.role { return ($0, since) }
+            return nil
+        }
+        deleted.sort { $0.since < $1.since }
+        var held = deleted.reduce(Int64(0)) { $0 + Int64($1.file.size) }
+        for (file, since) in deleted {
+            let expired = since.duration(to: now) >= config.tail.deletedFileTimeout
+            guard expired || held > config.tail.maxDeletedBytes else { continue }
+            // Bytes not handed over (a partial line included) are the ones lost.
+            let unread = file.size.subtractingClamped(file.emittedEnd)
+            if unread > 0 {
+                lostBytes += unread
+                logger.warning(
+                    "Released a deleted file before reading all of it",
+                    metadata: [
+                        "file.path": "\(file.path)", "lost.bytes": "\(unread)",
+                        "reason": "\(expired ? "deleted_file_timeout" : "max_deleted_bytes")",
+                    ])
+            }
+            held -= Int64(file.size)
+            if file.writesCheckpoint { checkpoint.remove(file.checkpointKey) }
+            release(file)
+        }
+    }
+
+    private func release(_ file: TailedFile) {
+        file.reader.close()
+        files.removeValue(forKey: file.key)
+        let pathKey = PathKey(source: file.source, path: file.family)
+        if liveByPath[pathKey] == file.key { liveByPath.removeValue(forKey: pathKey) }
+    }
+
+    // MARK: Discovery and rotation
+
+    /// Expands the globs, follows new files, and notices rotation, truncation and deletion.
+    func scan(now: ContinuousClock.Instant) {
+        let initial = !firstScanDone
+        for source in config.sources {
+            let matched = PathGlob.expand(source.paths, excluding: source.exclude)
+            let knownLive = liveByPath.keys.filter { $0.source == source.name }.map(\.path)
+            let bases = Set(matched).union(knownLive)
+            let livePaths = matched.filter { path in
+                !bases.contains { base in base != path && RotatedSiblings.age(of: path, base: base) != nil }
+            }
+            for path in livePaths {
+                scanLive(source: source, path: path, initial: initial, now: now)
+            }
+            for path in knownLive where !livePaths.contains(path) {
+                // The followed path is gone (renamed or deleted, not yet recreated).
+                if let key = liveByPath[PathKey(source: source.name, path: path)], let file = files[key] {
+                    detach(file, now: now)
+                }
+            }
+        }
+        for file in files.values where !file.isLive {
+            guard let status = try? file.reader.status() else { continue }
+            if status.linkCount == 0, file.role == .rotated { file.role = .deleted(since: now) }
+            if status.size != file.size {
+                file.size = status.size
+                file.lastActivity = now
+            }
+            if !file.reader.isCompressed ? status.size > file.reader.offset : file.gzipTruncated {
+                file.readDue = true
+            }
+        }
+        firstScanDone = true
+    }
+
+    private func scanLive(source: SourceSettings, path: String, initial: Bool, now: ContinuousClock.Instant) {
+        let pathKey = PathKey(source: source.name, path: path)
+        guard let status = try? FileStatus.of(path: path) else { return }
+        if let key = liveByPath[pathKey], let file = files[key] {
+            if file.device == status.device && file.inode == status.inode {
+                if status.size != file.size { file.lastActivity = now }
+                let grew = status.size != file.size
+                file.size = status.size
+                if isTruncated(file, status: status, sizeChanged: grew) {
+                    handleCopytruncate(file, source: source, path: path, status: status, now: now)
+                } else if status.size > file.reader.offset {
+                    file.readDue = true
+                }
+                return
+            }
+            // Another file now has the path: the one we read was rotated away.
+            detach(file, now: now)
+            startLive(source: source, path: path, status: status, offset: 0, now: now)
+            return
+        }
+        if initial {
+            resumeFamily(source: source, path: path, status: status, now: now)
+            return
+        }
+        if let entry = checkpoint.entry(for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
+            let offset = verifiedOffset(entry, path: path)
+        {
+            startLive(source: source, path: path, status: status, offset: offset, now: now)
+        } else {
+            // Appeared while running (or reappeared after a rotation): all of it is new.
+            startLive(source: source, path: path, status: status, offset: 0, now: now)
+        }
+    }
+
+    /// True when the live file shrank below what was read, or the bytes just before the
+    /// read position changed (truncated and rewritten past the old size between two looks).
+    private func isTruncated(_ file: TailedFile, status: FileStatus, sizeChanged: Bool) -> Bool {
+        if status.size < file.reader.offset { return true }
+        guard sizeChanged, file.emittedEnd > 0, let plain = file.reader as? PlainFileReader,
+            let expected = file.pendingHashes.last?.tailHash ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil)
+        else { return false }
+        let current = try? FileIdentity.tailHash(of: plain, before: file.emittedEnd)
+        return current != expected
+    }
+
+    /// copytruncate: the lines not yet read are in the copy (`app.log.1`, found by
+    /// fingerprint); the follower continues there, and the truncated original restarts at 0.
+    private func handleCopytruncate(
+        _ file: TailedFile, source: SourceSettings, path: String, status: FileStatus, now: ContinuousClock.Instant
+    ) {
+        let oldKey = file.checkpointKey
+        liveByPath.removeValue(forKey: PathKey(source: source.name, path: path))
+        file.role = .rotated
+        var continued = false
+        if let fingerprint = file.fingerprint {
+            for sibling in RotatedSiblings.list(of: path).reversed() {
+                guard let siblingStatus = try? FileStatus.of(path: sibling.path),
+                    siblingStatus.inode != status.inode || siblingStatus.device != status.device,
+                    FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint,
+                    let reader = try? openReader(path: sibling.path, offset: file.framer.offset)
+                else { continue }
+                file.reader.close()
+                file.reader = reader
+                file.path = sibling.path
+                file.device = siblingStatus.device
+                file.inode = siblingStatus.inode
+                file.size = siblingStatus.size
+                file.age = sibling.age
+                file.readDue = true
+                file.reachedEnd = false
+                file.lastActivity = now
+                checkpoint.remove(oldKey)
+                checkpoint.update(file.checkpointEntry(now: Self.unixNow()))
+                continued = true
+                logger.info(
+                    "File was truncated in place; finishing its copy",
+                    metadata: ["file.path": "\(path)", "file.copy": "\(sibling.path)"])
+                break
+            }
+        }
+        if !continued {
+            let unread = file.size.subtractingClamped(file.reader.offset)
+            logger.warning(
+                "File was truncated in place and no copy of it was found; unread lines are lost",
+                metadata: ["file.path": "\(path)"])
+            lostBytes += unread
+            file.writesCheckpoint = false
+            file.finished = true
+            checkpoint.remove(oldKey)
+        }
+        startLive(source: source, path: path, status: status, offset: 0, now: now)
+    }
+
+    /// The live file left its path: renamed (keep reading it to its end) or deleted.
+    private func detach(_ file: TailedFile, now: ContinuousClock.Instant) {
+        liveByPath.removeValue(forKey: PathKey(source: file.source, path: file.family))
+        let status = try? file.reader.status()
+        if let status, status.linkCount == 0 {
+            file.role = .deleted(since: now)
+        } else {
+            file.role = .rotated
+            if let sibling = RotatedSiblings.list(of: file.family).first(where: { sibling in
+                guard let siblingStatus = try? FileStatus.of(path: sibling.path) else { return false }
+                return siblingStatus.device == file.device && siblingStatus.inode == file.inode
+            }) {
+                file.path = sibling.path
+                file.age = sibling.age
+            }
+        }
+        if let status { file.size = status.size }
+        file.readDue = true
+        file.lastActivity = now
+    }
+
+    /// First scan of a path: resume its own and its rotated siblings' saved positions (they
+    /// may have been renamed or compressed while the agent was down), or apply `start_at`.
+    private func resumeFamily(source: SourceSettings, path: String, status: FileStatus, now: ContinuousClock.Instant) {
+        let entries = checkpoint.entries.filter {
+            $0.source == source.name && ($0.path == path || RotatedSiblings.age(of: $0.path, base: path) != nil)
+        }
+        let siblings = RotatedSiblings.list(of: path)
+        var claimed = Set<String>()
+        var liveOffset: UInt64?
+        var rotated: [(path: String, age: RotatedSiblings.Age, entry: CheckpointEntry)] = []
+        for entry in entries.sorted(by: { $0.updated < $1.updated }) {
+            if entry.device == status.device && entry.inode == status.inode {
+                if let offset = verifiedOffset(entry, path: path) {
+                    liveOffset = offset
+                    continue
+                }
+                // Truncated while we were down (copytruncate), or the inode was reused by a
+                // new file: either way the saved lines, if anywhere, are in a sibling.
+            }
+            if let found = locate(entry, among: siblings, excluding: claimed, live: status) {
+                claimed.insert(found.path)
+                rotated.append((found.path, found.age, entry))
+            } else {
+                checkpoint.remove(entry.key)
+            }
+        }
+        for item in rotated.sorted(by: { $0.age < $1.age }) {
+            guard let reader = try? openReader(path: item.path, offset: item.entry.offset),
+                let fileStatus = try? reader.status()
+            else { continue }
+            if item.entry.key != CheckpointKey(source: source.name, device: fileStatus.device, inode: fileStatus.inode) {
+                checkpoint.remove(item.entry.key)
+            }
+            add(
+                source: source.name, family: path, age: item.age, path: item.path, status: fileStatus,
+                fingerprint: item.entry.fingerprint, reader: reader, offset: item.entry.offset, role: .rotated, now: now)
+        }
+        knownPaths.insert(PathKey(source: source.name, path: path))
+        if let liveOffset {
+            startLive(source: source, path: path, status: status, offset: liveOffset, now: now)
+        } else if !entries.isEmpty {
+            startLive(source: source, path: path, status: status, offset: 0, now: now)
+        } else if source.startAt == .beginning {
+            if source.backfillRotated {
+                for sibling in siblings {
+                    guard let reader = try? openReader(path: sibling.path, offset: 0),
+                        let fileStatus = try? reader.status()
+                    else { continue }
+                    add(
+                        source: source.name, family: path, age: sibling.age, path: sibling.path, status: fileStatus,
+                        fingerprint: FileIdentity.fingerprint(ofPath: sibling.path), reader: reader, offset: 0,
+                        role: .rotated, now: now)
+                }
+            }
+            startLive(source: source, path: path, status: status, offset: 0, now: now)
+        } else {
+            startLive(source: source, path: path, status: status, offset: nil, now: now)
+        }
+    }
+
+    /// Finds where an entry's file went: the sibling with its inode, else one with its
+    /// fingerprint (a copy, or compressed into a .gz).
+    private func locate(
+        _ entry: CheckpointEntry, among siblings: [(path: String, age: RotatedSiblings.Age)],
+        excluding claimed: Set<String>, live: FileStatus
+    ) -> (path: String, age: RotatedSiblings.Age)? {
+        guard let fingerprint = entry.fingerprint else { return nil }
+        let candidates = siblings.filter { !claimed.contains($0.path) }
+        for sibling in candidates {
+            guard let status = try? FileStatus.of(path: sibling.path),
+                status.device == entry.device, status.inode == entry.inode,
+                verifiedOffset(entry, path: sibling.path) != nil
+            else { continue }
+            return sibling
+        }
+        for sibling in candidates {
+            guard let status = try? FileStatus.of(path: sibling.path),
+                status.device != live.device || status.inode != live.inode,
+                FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint
+            else { continue }
+            if !FileIdentity.isGzip(path: sibling.path) {
+                var moved = entry
+                moved.device = status.device
+                moved.inode = status.inode
+                guard verifiedOffset(moved, path: sibling.path) != nil else { continue }
+            }
+            return sibling
+        }
+        return nil
+    }
+
+    /// The entry's offset when the file at `path` is still the file it describes: same
+    /// fingerprint, at least that long, same bytes just before the offset.
+    private func verifiedOffset(_ entry: CheckpointEntry, path: String) -> UInt64? {
+        guard let reader = try? PlainFileReader(path: path, bufferBytes: 4096) else { return nil }
+        defer { reader.close() }
+        guard let status = try? reader.status(), status.size >= entry.offset else { return nil }
+        guard let fingerprint = entry.fingerprint else { return entry.offset == 0 ? 0 : nil }
+        guard (try? FileIdentity.fingerprint(of: reader)) == fingerprint else { return nil }
+        if let expected = entry.tailHash {
+            guard (try? FileIdentity.tailHash(of: reader, before: entry.offset)) == expected else { return nil }
+        }
+        return entry.offset
+    }
+
+    /// Follows the file now at a followed path, from `offset` (`nil`: from the last complete
+    /// line, for `start_at: end`).
+    private func startLive(
+        source: SourceSettings, path: String, status: FileStatus, offset: UInt64?, now: ContinuousClock.Instant
+    ) {
+        let pathKey = PathKey(source: source.name, path: path)
+        knownPaths.insert(pathKey)
+        guard let reader = try? PlainFileReader(path: path, bufferBytes: config.tail.readBytes),
+            let openStatus = try? reader.status()
+        else {
+            logger.warning("Cannot open a matched file; will retry", metadata: ["file.path": "\(path)"])
+            return
+        }
+        let start = offset ?? (try? lastLineBoundary(reader, size: openStatus.size)) ?? 0
+        let file = add(
+            source: source.name, family: path, age: .live, path: path, status: openStatus,
+            fingerprint: try? FileIdentity.fingerprint(of: reader), reader: reader, offset: start, role: .live, now: now)
+        liveByPath[pathKey] = file.key
+    }
+
+    @discardableResult
+    private func add(
+        source: String, family: String, age: RotatedSiblings.Age, path: String, status: FileStatus,
+        fingerprint: FileFingerprint?, reader: any LogFileReader, offset: UInt64, role: TailedFile.Role,
+        now: ContinuousClock.Instant
+    ) -> TailedFile {
+        let key = FileKey(rawValue: nextKey)
+        nextKey += 1
+        if reader.offset != offset, let plain = reader as? PlainFileReader {
+            try? plain.seek(to: offset)
+        }
+        var tailHash: UInt64?
+        if let plain = reader as? PlainFileReader {
+            tailHash = try? FileIdentity.tailHash(of: plain, before: offset)
+        }
+        let file = TailedFile(
+            key: key, source: source, family: family, age: age, path: path, status: status,
+            fingerprint: fingerprint, reader: reader,
+            framer: LineFramer(maxLineBytes: config.tail.maxLineBytes, startingAt: offset),
+            role: role, tailHash: tailHash, now: now)
+        files[key] = file
+        checkpoint.update(file.checkpointEntry(now: Self.unixNow()))
+        return file
+    }
+
+    private func openReader(path: String, offset: UInt64) throws -> any LogFileReader {
+        if FileIdentity.isGzip(path: path) {
+            let reader = try GzipFileReader(path: path, bufferBytes: config.tail.readBytes)
+            try reader.seek(to: offset)
+            return reader
+        }
+        return try PlainFileReader(path: path, offset: offset, bufferBytes: config.tail.readBytes)
+    }
+
+    /// The offset just after the last newline before `size` (0 when there is none).
+    private func lastLineBoundary(_ reader: PlainFileReader, size: UInt64) throws -> UInt64 {
+        var end = size
+        var block = [UInt8](repeating: 0, count: 65_536)
+        while end > 0 {
+            let start = end >= UInt64(block.count) ? end - UInt64(block.count) : 0
+            let count = Int(end - start)
+            let got = try block.withUnsafeMutableBytes {
+                try reader.readAt(start, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]))
+            }
+            if let index = block[0..<min(got, count)].lastIndex(of: UInt8(ascii: "\n")) {
+                return start + UInt64(index) + 1
+            }
+            end = start
+        }
+        return 0
+    }
+
+    static func unixNow() -> Int64 { Int64(Date().timeIntervalSince1970) }
+}
+
+extension UInt64 {
+    /// `self - other`, or 0 when `other` is larger.
+    func subtractingClamped(_ other: UInt64) -> UInt64 { self > other ? self - other : 0 }
+}

@@ -1,0 +1,105 @@
+import Testing
+
+@testable import TailTrack
+
+@Suite struct LineFramerTests {
+    /// Frames `blocks` and returns each line as text with its file offset, plus the chunk's end.
+    private func frame(_ blocks: [String], max: Int = 100, flush: Bool = false)
+        -> (lines: [String], offsets: [UInt64], end: UInt64, skipped: Int)
+    {
+        var framer = LineFramer(maxLineBytes: max)
+        for block in blocks {
+            Array(block.utf8).withUnsafeBytes { framer.append($0) }
+        }
+        if flush { framer.flushPartial() }
+        guard let chunk = framer.takeChunk() else { return ([], [], framer.endOffset, framer.skippedLines) }
+        let lines = chunk.lines.map { String(decoding: chunk.bytes[$0.start..<$0.start + $0.length], as: UTF8.self) }
+        return (lines, chunk.lines.map(\.fileOffset), chunk.endOffset, framer.skippedLines)
+    }
+
+    @Test func splitsLinesAndTracksOffsets() {
+        let result = frame(["a\nbb\nccc\n"])
+        #expect(result.lines == ["a", "bb", "ccc"])
+        #expect(result.offsets == [0, 2, 5])
+        #expect(result.end == 9)
+    }
+
+    @Test func crlfIsNotPartOfTheLine() {
+        let result = frame(["one\r\ntwo\r", "\nthree\n"])
+        #expect(result.lines == ["one", "two", "three"])
+        #expect(result.offsets == [0, 5, 10])
+        #expect(result.end == 16)
+    }
+
+    @Test func partialLineIsCarriedAcrossBlocks() {
+        let result = frame(["he", "llo wo", "rld\nnext", "\n"])
+        #expect(result.lines == ["hello world", "next"])
+        #expect(result.offsets == [0, 12])
+        #expect(result.end == 17)
+    }
+
+    @Test func emptyLinesAreLines() {
+        let result = frame(["\n\nx\n\n"])
+        #expect(result.lines == ["", "", "x", ""])
+        #expect(result.offsets == [0, 1, 2, 4])
+    }
+
+    @Test func unterminatedLineWaitsUntilFlushed() {
+        var framer = LineFramer(maxLineBytes: 100)
+        Array("a\nno newline".utf8).withUnsafeBytes { framer.append($0) }
+        let first = framer.takeChunk()
+        #expect(first?.lines.count == 1)
+        #expect(first?.endOffset == 2)
+        #expect(framer.takeChunk() == nil)
+        #expect(framer.partialBytes == 10)
+        let flushed = framer.flushPartial()
+        #expect(flushed)
+        let last = framer.takeChunk()
+        #expect(last.map { String(decoding: $0.bytes, as: UTF8.self) } == "no newline")
+        #expect(last?.lines == [LineSpan(start: 0, length: 10, fileOffset: 2)])
+        #expect(last?.endOffset == 12)
+    }
+
+    @Test func overLongLineIsSkippedAndCounted() {
+        let long = String(repeating: "x", count: 30)
+        let result = frame(["ok\n" + long + "\nafter\n"], max: 10)
+        #expect(result.lines == ["ok", "after"])
+        #expect(result.offsets == [0, 34])
+        #expect(result.skipped == 1)
+        #expect(result.end == 40)
+    }
+
+    @Test func overLongLineAcrossBlocksIsNotBuffered() {
+        var framer = LineFramer(maxLineBytes: 10)
+        for _ in 0..<100 {
+            Array(String(repeating: "y", count: 1000).utf8).withUnsafeBytes { framer.append($0) }
+        }
+        #expect(framer.bufferedBytes == 0)
+        Array("\nz\n".utf8).withUnsafeBytes { framer.append($0) }
+        let chunk = framer.takeChunk()
+        #expect(chunk?.lines == [LineSpan(start: 0, length: 1, fileOffset: 100_001)])
+        #expect(framer.skippedLines == 1)
+        #expect(chunk?.endOffset == 100_003)
+    }
+
+    @Test func lineOfExactlyTheLimitIsKept() {
+        let result = frame(["1234567890\r\n"], max: 10)
+        #expect(result.lines == ["1234567890"])
+        #expect(result.skipped == 0)
+    }
+
+    @Test func onlySkippedBytesStillMoveTheCommitPoint() {
+        var framer = LineFramer(maxLineBytes: 4, startingAt: 50)
+        Array("toolong\n".utf8).withUnsafeBytes { framer.append($0) }
+        let chunk = framer.takeChunk()
+        #expect(chunk?.lines == [])
+        #expect(chunk?.endOffset == 58)
+    }
+
+    @Test func skippingFirstLineStartsAtTheNextLine() {
+        var framer = LineFramer(maxLineBytes: 100, startingAt: 7, skippingFirstLine: true)
+        Array("middle\nwhole\n".utf8).withUnsafeBytes { framer.append($0) }
+        let chunk = framer.takeChunk()
+        #expect(chunk?.lines == [LineSpan(start: 0, length: 5, fileOffset: 14)])
+    }
+}
