@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import TrackTestServer
 
@@ -13,6 +14,7 @@ import TrackTestServer
         _ batch: BatchSettings,
         rejectWhole: Bool = false,
         retry: RetrySettings = DeliveryFixture.fastRetry,
+        logs: CapturedLogs = CapturedLogs(),
         _ body: (Batcher, TrackTestServer, AcknowledgementLog, TemporaryDirectory) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
@@ -25,7 +27,7 @@ import TrackTestServer
             retry: RetryPolicy(settings: retry, random: { 1 }),
             deadLetters: DeadLetterWriter(stateDirectory: directory.path, settings: DeadLetterSettings()),
             client: client,
-            logger: Fixture.logger,
+            logger: logs.logger(),
             acknowledge: { file, offset in await log.record(file, offset) }
         )
         let service = Task { try await batcher.run() }
@@ -179,14 +181,30 @@ import TrackTestServer
         }
     }
 
-    @Test func wrongCredentialsAreRetriedUntilFixed() async throws {
+    @Test func wrongCredentialsAreRetriedUntilFixedWithOneLoudLog() async throws {
         let batch = BatchSettings(flushInterval: .milliseconds(1), maxRequestsPerSecond: 1000)
-        try await withBatcher(batch) { batcher, server, log, _ in
-            server.script(.status(401), .status(401))
+        let logs = CapturedLogs()
+        try await withBatcher(batch, logs: logs) { batcher, server, log, _ in
+            server.script(.status(401), .status(403), .status(401))
             await batcher.submit(Fixture.chunk(endOffset: 10, [Fixture.operation(1)]))
             await log.wait(for: 1)
-            #expect(server.responseStatuses == [401, 401, 200])
-            #expect(await batcher.statistics().retries == ["unauthorized": 2])
+            #expect(server.responseStatuses == [401, 403, 401, 200])
+            #expect(await batcher.statistics().retries == ["unauthorized": 3])
+            #expect(logs.messages(at: .error) == ["Track refuses every request; nothing is delivered until the config is fixed"])
+            #expect(logs.messages(at: .debug) == Array(repeating: "Track still refuses requests; retrying", count: 2))
+            for line in logs.rendered() { #expect(!line.contains(Fixture.apiKey)) }
+        }
+    }
+
+    @Test func respectsMaxRequestsPerSecond() async throws {
+        // One operation per request, 20 requests a second: five requests take at least 200 ms.
+        let batch = BatchSettings(maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 4, maxRequestsPerSecond: 20)
+        try await withBatcher(batch) { batcher, server, log, _ in
+            let start = ContinuousClock.now
+            await batcher.submit(Fixture.chunk(endOffset: 50, (1...5).map { Fixture.operation($0) }))
+            await log.wait(for: 1)
+            #expect(ContinuousClock.now - start >= .milliseconds(200))
+            #expect(server.requestCount == 5)
         }
     }
 

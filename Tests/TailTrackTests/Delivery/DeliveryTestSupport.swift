@@ -68,7 +68,8 @@ enum DeliveryFixture {
         return server
     }
 
-    static let logger = Logger(label: "tailtrack.delivery.tests")
+    /// A logger that drops everything (tests that check logs use ``CapturedLogs``).
+    static let logger = Logger(label: "tailtrack.delivery.tests") { _ in SwiftLogNoOpLogHandler() }
 }
 
 /// A fresh temporary directory, removed by ``remove()``.
@@ -108,5 +109,55 @@ actor AcknowledgementLog {
     func wait(for count: Int) async {
         if entries.count >= count { return }
         await withCheckedContinuation { waiters.append((count, $0)) }
+    }
+}
+
+/// Keeps every log message (level and text) so tests can assert what a user would see in
+/// the journal.
+final class CapturedLogs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [(Logger.Level, String, Logger.Metadata)] = []
+
+    func append(_ level: Logger.Level, _ message: String, _ metadata: Logger.Metadata) {
+        lock.lock()
+        defer { lock.unlock() }
+        records.append((level, message, metadata))
+    }
+
+    /// The messages logged at `level`.
+    func messages(at level: Logger.Level) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records.filter { $0.0 == level }.map(\.1)
+    }
+
+    /// Every message with its metadata, rendered as text.
+    func rendered() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records.map { "\($0.0) \($0.1) \($0.2)" }
+    }
+
+    /// A logger (level trace) writing here.
+    func logger() -> Logger {
+        var logger = Logger(label: "tailtrack.delivery.tests") { _ in CapturingLogHandler(logs: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let logs: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        logs.append(event.level, "\(event.message)", metadata.merging(event.metadata ?? [:]) { $1 })
     }
 }
