@@ -103,9 +103,16 @@ public actor Batcher: OperationSink {
 
     // MARK: Submitting
 
+    /// Queues `chunk`. Suspends while `queue_bytes` are waiting or in flight; a caller cancelled
+    /// while suspended returns without queueing (its lines stay unacknowledged).
     public func submit(_ chunk: OperationChunk) async {
         while queuedBytes > 0, queuedBytes >= settings.queueBytes {
-            await withCheckedContinuation { spaceWaiters.append($0) }
+            if Task.isCancelled { return }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { spaceWaiters.append($0) }
+            } onCancel: {
+                Task { await self.resumeSpaceWaiters() }
+            }
         }
         var letters = chunk.rejected.map { rejected in
             DeadLetter(
@@ -164,6 +171,13 @@ public actor Batcher: OperationSink {
         stats.operationsSubmitted += operations.count
         signalLoop()
         await deliverAcknowledgements(acknowledgements)
+    }
+
+    /// Wakes suspended submitters; each checks the queue again.
+    private func resumeSpaceWaiters() {
+        let waiters = spaceWaiters
+        spaceWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     private func tooLargeReason(_ size: Int) -> String? {
@@ -377,11 +391,7 @@ public actor Batcher: OperationSink {
             }
             acknowledgements += tracker.complete(ticket, count: count)
         }
-        if queuedBytes < settings.queueBytes, !spaceWaiters.isEmpty {
-            let waiters = spaceWaiters
-            spaceWaiters = []
-            for waiter in waiters { waiter.resume() }
-        }
+        if queuedBytes < settings.queueBytes { resumeSpaceWaiters() }
         await deliverAcknowledgements(acknowledgements)
     }
 

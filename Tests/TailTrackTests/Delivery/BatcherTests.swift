@@ -227,6 +227,20 @@ import TrackTestServer
         }
     }
 
+    @Test func cancelledSubmitStopsWaitingWithoutQueueing() async throws {
+        let batch = BatchSettings(flushInterval: .milliseconds(1), maxRequestsPerSecond: 1000, queueBytes: 100)
+        try await withBatcher(batch) { batcher, server, log, _ in
+            server.script(.delay(.seconds(2), then: .status(200)))
+            await batcher.submit(Fixture.chunk(endOffset: 10, [Fixture.operation(1)]))
+            let blocked = Task { await batcher.submit(Fixture.chunk(endOffset: 20, [Fixture.operation(2)])) }
+            #expect(await server.waitForAccepted(count: 1, timeout: .seconds(5)))
+            blocked.cancel()
+            await blocked.value
+            #expect(await batcher.statistics().operationsSubmitted == 1)
+            #expect(await log.offsets.isEmpty)
+        }
+    }
+
     @Test func drainFlushesWhatIsQueued() async throws {
         let batch = BatchSettings(flushInterval: .seconds(60), maxRequestsPerSecond: 1000)
         try await withBatcher(batch) { batcher, server, log, _ in
