@@ -24,7 +24,8 @@ final class TrackRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         case .body(var buffer):
             bodySize += buffer.readableBytes
             // Past the limit only the size matters (the answer is 413).
-            if body.count <= TrackTestServerState.bodyLimit, let bytes = buffer.readBytes(length: buffer.readableBytes) {
+            if body.count <= TrackTestServerState.bodyLimit, let bytes = buffer.readBytes(length: buffer.readableBytes)
+            {
                 body += bytes
             }
         case .end:

@@ -74,7 +74,9 @@ final class TrackTestServerState: @unchecked Sendable {
             }
             var scripted: ScriptedResponse? = storage.script.isEmpty ? nil : storage.script.removeFirst()
             if scripted == nil, let rate = configuration.randomFaultRate, storage.random.nextUnit() < rate {
-                let faults: [ScriptedResponse] = [.status(500), .status(429, retryAfter: "0"), .dropConnection, .commitThen(500)]
+                let faults: [ScriptedResponse] = [
+                    .status(500), .status(429, retryAfter: "0"), .dropConnection, .commitThen(500),
+                ]
                 scripted = faults[Int(storage.random.next() % UInt64(faults.count))]
             }
             let action = resolve(scripted, head: head, body: body, bodySize: bodySize, storage: &storage)
@@ -126,7 +128,8 @@ final class TrackTestServerState: @unchecked Sendable {
                 storage: &storage
             )
         case .commitThen(let status):
-            let committed = process(head: head, body: body, bodySize: bodySize, status: 200, excluded: [], storage: &storage)
+            let committed = process(
+                head: head, body: body, bodySize: bodySize, status: 200, excluded: [], storage: &storage)
             guard case .respond(let committedStatus, _, _) = committed, (200..<300).contains(committedStatus) else {
                 return committed
             }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Sends dead-lettered operations to Track again (after the cause was fixed: a rule, an
@@ -31,7 +31,8 @@ public struct DeadLetterReplay: Sendable {
     public let batch: BatchSettings
     public let client: any TrackSending
 
-    public init(stateDirectory: String, deadLetter: DeadLetterSettings, batch: BatchSettings, client: any TrackSending) {
+    public init(stateDirectory: String, deadLetter: DeadLetterSettings, batch: BatchSettings, client: any TrackSending)
+    {
         self.stateDirectory = stateDirectory
         self.deadLetter = deadLetter
         self.batch = batch
@@ -72,7 +73,8 @@ public struct DeadLetterReplay: Sendable {
         var keep: [Int: Entry] = [:]
         var sendable: [(index: Int, letter: DeadLetter)] = []
         for (index, entry) in entries.enumerated() {
-            if case .letter(let letter) = entry, !letter.operation.isEmpty, letter.operation.first == UInt8(ascii: "{") {
+            if case .letter(let letter) = entry, !letter.operation.isEmpty, letter.operation.first == UInt8(ascii: "{")
+            {
                 sendable.append((index, letter))
             } else {
                 keep[index] = entry
@@ -84,7 +86,8 @@ public struct DeadLetterReplay: Sendable {
             var end = start
             var bytes = 0
             while end < sendable.count {
-                let size = TrackBatchBody.size(operationBytes: bytes + sendable[end].letter.operation.count, count: end - start + 1)
+                let size = TrackBatchBody.size(
+                    operationBytes: bytes + sendable[end].letter.operation.count, count: end - start + 1)
                 if end > start, size > batch.maxBytes { break }
                 bytes += sendable[end].letter.operation.count
                 end += 1

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Appends ``DeadLetter``s to `state_dir/dead-letter.jsonl`, fsyncs after each write, and
@@ -67,7 +67,8 @@ public final class DeadLetterWriter {
         } catch {
             throw DeliveryError(
                 code: .deadLetterFile,
-                message: "cannot create the state directory \(directory) for dead letters: \(error.localizedDescription)"
+                message:
+                    "cannot create the state directory \(directory) for dead letters: \(error.localizedDescription)"
             )
         }
     }
@@ -110,8 +111,8 @@ public final class DeadLetterWriter {
 /// `write(2)`, named apart from ``DeadLetterWriter/write(_:)``.
 func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
     #if canImport(Glibc)
-    return Glibc.write(descriptor, buffer, count)
+        return Glibc.write(descriptor, buffer, count)
     #else
-    return Darwin.write(descriptor, buffer, count)
+        return Darwin.write(descriptor, buffer, count)
     #endif
 }

@@ -20,7 +20,8 @@ public enum TrackResponse {
             )
         case 400, 422:
             return .badRequest(
-                DeliveryError(status: status, code: .badRequest, message: summary(of: body, otherwise: "request rejected"))
+                DeliveryError(
+                    status: status, code: .badRequest, message: summary(of: body, otherwise: "request rejected"))
             )
         case 401, 403:
             return .unauthorized(
@@ -42,7 +43,8 @@ public enum TrackResponse {
             )
         case 500..<600:
             return .retryable(
-                DeliveryError(status: status, code: .serverError, message: summary(of: body, otherwise: "server error")),
+                DeliveryError(
+                    status: status, code: .serverError, message: summary(of: body, otherwise: "server error")),
                 retryAfter: retryAfter.flatMap { parseRetryAfter($0, now: now) }
             )
         default:

@@ -48,7 +48,8 @@ import TrackTestServer
 
     @Test func packsBodiesUpToMaxBytesExactly() async throws {
         // Three 120-byte operations make a body of exactly 12 + 360 + 2 = 374 bytes.
-        let batch = BatchSettings(maxBytes: 374, flushInterval: .seconds(60), maxInFlight: 1, maxRequestsPerSecond: 1000)
+        let batch = BatchSettings(
+            maxBytes: 374, flushInterval: .seconds(60), maxInFlight: 1, maxRequestsPerSecond: 1000)
         try await withBatcher(batch) { batcher, server, log, _ in
             let operations = (1...7).map { Fixture.operation($0) }
             await batcher.submit(Fixture.chunk(endOffset: 70, operations))
@@ -75,7 +76,8 @@ import TrackTestServer
     }
 
     @Test func acknowledgesInFileOrderWhenRequestsFinishOutOfOrder() async throws {
-        let batch = BatchSettings(maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 3, maxRequestsPerSecond: 1000)
+        let batch = BatchSettings(
+            maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 3, maxRequestsPerSecond: 1000)
         try await withBatcher(batch) { batcher, server, log, _ in
             server.script(.delay(.milliseconds(300), then: .status(200)))
             await batcher.submit(Fixture.chunk(endOffset: 10, [Fixture.operation(1)]))
@@ -91,7 +93,8 @@ import TrackTestServer
     @Test func emptyAndRejectedChunksAreAcknowledgedAndDeadLettered() async throws {
         let batch = BatchSettings(flushInterval: .milliseconds(1), maxRequestsPerSecond: 1000)
         try await withBatcher(batch) { batcher, server, log, directory in
-            let rejected = RejectedOperation(bytes: [], rule: "purchase", lineOffset: 5, reason: "amount is not a number")
+            let rejected = RejectedOperation(
+                bytes: [], rule: "purchase", lineOffset: 5, reason: "amount is not a number")
             await batcher.submit(Fixture.chunk(endOffset: 8, [], rejected: [rejected]))
             let huge = Fixture.operation(2, size: 32_001)
             await batcher.submit(Fixture.chunk(endOffset: 30, [huge, Fixture.operation(3)]))
@@ -99,10 +102,11 @@ import TrackTestServer
             #expect(await log.offsets == [8, 30])
             #expect(server.accepted.map(\.bytes) == [Fixture.operation(3).bytes])
             let letters = deadLetters(directory)
-            #expect(letters.map(\.reason) == [
-                "amount is not a number",
-                "operation is 32001 bytes; Track accepts at most 32000 bytes per operation",
-            ])
+            #expect(
+                letters.map(\.reason) == [
+                    "amount is not a number",
+                    "operation is 32001 bytes; Track accepts at most 32000 bytes per operation",
+                ])
             #expect(letters.map(\.offset) == [5, 20])
             #expect(letters[1].operation == huge.bytes)
         }
@@ -118,7 +122,9 @@ import TrackTestServer
             #expect(server.accepted.map(\.bytes) == [operations[0].bytes, operations[2].bytes])
             let letters = deadLetters(directory)
             #expect(letters.map(\.operation) == [operations[1].bytes, operations[3].bytes])
-            #expect(letters.map(\.reason) == Array(repeating: "Track rejected it: scripted: rejected by the test script", count: 2))
+            #expect(
+                letters.map(\.reason)
+                    == Array(repeating: "Track rejected it: scripted: rejected by the test script", count: 2))
             #expect(letters.map(\.rule) == ["purchase", "purchase"])
             #expect(letters.map(\.file) == ["/var/log/app.log", "/var/log/app.log"])
             #expect(await log.offsets == [40])
@@ -190,7 +196,10 @@ import TrackTestServer
             await log.wait(for: 1)
             #expect(server.responseStatuses == [401, 403, 401, 200])
             #expect(await batcher.statistics().retries == ["unauthorized": 3])
-            #expect(logs.messages(at: .error) == ["Track refuses every request; nothing is delivered until the config is fixed"])
+            #expect(
+                logs.messages(at: .error) == [
+                    "Track refuses every request; nothing is delivered until the config is fixed"
+                ])
             #expect(logs.messages(at: .debug) == Array(repeating: "Track still refuses requests; retrying", count: 2))
             for line in logs.rendered() { #expect(!line.contains(Fixture.apiKey)) }
         }
@@ -198,7 +207,8 @@ import TrackTestServer
 
     @Test func respectsMaxRequestsPerSecond() async throws {
         // One operation per request, 20 requests a second: five requests take at least 200 ms.
-        let batch = BatchSettings(maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 4, maxRequestsPerSecond: 20)
+        let batch = BatchSettings(
+            maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 4, maxRequestsPerSecond: 20)
         try await withBatcher(batch) { batcher, server, log, _ in
             let start = ContinuousClock.now
             await batcher.submit(Fixture.chunk(endOffset: 50, (1...5).map { Fixture.operation($0) }))

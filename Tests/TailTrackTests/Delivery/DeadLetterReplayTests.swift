@@ -30,9 +30,13 @@ import TrackTestServer
         let bad = DeliveryFixture.invalidOperation(2)
         try writer.write([letter(good, reason: "was rejected")])
         try writer.rotate()
-        try writer.write([letter(bad, reason: "was rejected"), letter(EncodedOperation(bytes: [], rule: "r", lineOffset: 3), reason: "never built")])
+        try writer.write([
+            letter(bad, reason: "was rejected"),
+            letter(EncodedOperation(bytes: [], rule: "r", lineOffset: 3), reason: "never built"),
+        ])
 
-        let replay = DeadLetterReplay(stateDirectory: directory.path, deadLetter: settings, batch: BatchSettings(), client: client)
+        let replay = DeadLetterReplay(
+            stateDirectory: directory.path, deadLetter: settings, batch: BatchSettings(), client: client)
         #expect(replay.files() == [writer.rotatedPath(1), writer.path])
         let summary = try await replay.run()
         #expect(summary.read == 2)
@@ -42,7 +46,8 @@ import TrackTestServer
         #expect(server.accepted.map(\.bytes) == [good.bytes])
         #expect(!FileManager.default.fileExists(atPath: writer.rotatedPath(1)))
         let left = directory.lines(DeadLetterWriter.fileName).compactMap { DeadLetter(jsonLine: Array($0.utf8)) }
-        #expect(left.map(\.reason) == ["Track rejected it: invalid: identifiers: identifiers are required", "never built"])
+        #expect(
+            left.map(\.reason) == ["Track rejected it: invalid: identifiers: identifiers are required", "never built"])
         #expect(left.first?.operation == bad.bytes)
         await client.shutdown()
         try await server.shutdown()

@@ -12,7 +12,8 @@ enum DeliveryFixture {
 
     /// A valid person event of exactly `size` bytes (at least 110), numbered `n`.
     static func operation(_ n: Int, size: Int = 120, rule: String = "purchase") -> EncodedOperation {
-        let head = #"{"type":"person","action":"event","identifiers":{"id":"\#(n)"},"name":"purchase","attributes":{"pad":""#
+        let head =
+            #"{"type":"person","action":"event","identifiers":{"id":"\#(n)"},"name":"purchase","attributes":{"pad":""#
         let tail = #""}}"#
         let padding = max(0, size - head.utf8.count - tail.utf8.count)
         let bytes = Array((head + String(repeating: "x", count: padding) + tail).utf8)

@@ -26,7 +26,8 @@ import TrackTestServer
         )
         let log = AcknowledgementLog()
         let batcher = Batcher(
-            batch: BatchSettings(maxBytes: 620, flushInterval: .milliseconds(1), maxInFlight: 3, maxRequestsPerSecond: 10_000),
+            batch: BatchSettings(
+                maxBytes: 620, flushInterval: .milliseconds(1), maxInFlight: 3, maxRequestsPerSecond: 10_000),
             retry: RetryPolicy(settings: DeliveryFixture.fastRetry),
             deadLetters: DeadLetterWriter(stateDirectory: directory.path, settings: DeadLetterSettings()),
             client: client,

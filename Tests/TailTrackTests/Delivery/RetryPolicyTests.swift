@@ -8,9 +8,11 @@ import Testing
 
     @Test func ceilingDoublesUpToTheMaximum() {
         let policy = RetryPolicy(settings: settings)
-        #expect((0...5).map(policy.ceiling(attempt:)) == [
-            .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1),
-        ])
+        #expect(
+            (0...5).map(policy.ceiling(attempt:)) == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1),
+                .seconds(1),
+            ])
         #expect(policy.ceiling(attempt: 10_000) == .seconds(1))
     }
 

@@ -34,7 +34,8 @@ import TrackTestServer
             #expect(await client.send(body: body(operations)) == .accepted(status: 200))
             #expect(server.accepted.map(\.bytes) == operations.map(\.bytes))
             #expect(server.accepted[0]["identifiers"]?["id"] == .string("1"))
-            let expectedAuth = "Basic " + Data("\(DeliveryFixture.siteID):\(DeliveryFixture.apiKey)".utf8).base64EncodedString()
+            let expectedAuth =
+                "Basic " + Data("\(DeliveryFixture.siteID):\(DeliveryFixture.apiKey)".utf8).base64EncodedString()
             #expect(server.lastHeaders["Authorization"] == expectedAuth)
             #expect(server.lastHeaders["Content-Type"] == "application/json")
             #expect(server.lastHeaders["User-Agent"] == "tailtrack/\(TrackClient.agentVersion)")
@@ -46,14 +47,17 @@ import TrackTestServer
             let operations = [DeliveryFixture.operation(1), DeliveryFixture.invalidOperation(2)]
             let outcome = await client.send(body: body(operations))
             #expect(
-                outcome == .partiallyRejected(status: 207, [
-                    TrackItemError(
-                        batchIndex: 1,
-                        reason: "invalid",
-                        field: "identifiers",
-                        message: "identifiers are required"
-                    )
-                ])
+                outcome
+                    == .partiallyRejected(
+                        status: 207,
+                        [
+                            TrackItemError(
+                                batchIndex: 1,
+                                reason: "invalid",
+                                field: "identifiers",
+                                message: "identifiers are required"
+                            )
+                        ])
             )
             #expect(server.accepted.count == 1)
         }
@@ -73,7 +77,8 @@ import TrackTestServer
     @Test func scriptedStatusesAreClassified() async throws {
         try await withClient { client, server in
             let request = body([DeliveryFixture.operation(1)])
-            server.script(.status(400), .status(413), .status(500), .status(429, retryAfter: "1"), .dropConnection, .status(302))
+            server.script(
+                .status(400), .status(413), .status(500), .status(429, retryAfter: "1"), .dropConnection, .status(302))
             guard case .badRequest(let bad) = await client.send(body: request) else {
                 Issue.record("400")
                 return

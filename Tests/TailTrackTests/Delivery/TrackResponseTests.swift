@@ -36,7 +36,10 @@ import Testing
             Issue.record("401 is not an auth failure")
             return
         }
-        #expect(auth.description == "Track answered HTTP 401 (unauthorized): Track refused the credentials; check track.site_id and track.api_key (and the region)")
+        #expect(
+            auth.description
+                == "Track answered HTTP 401 (unauthorized): Track refused the credentials; check track.site_id and track.api_key (and the region)"
+        )
         guard case .unauthorized = classify(403) else {
             Issue.record("403 is not an auth failure")
             return
@@ -62,7 +65,8 @@ import Testing
     @Test func tooManyRequestsHonoursRetryAfterSecondsAndDates() {
         #expect(
             classify(429, retryAfter: "3")
-                == .retryable(DeliveryError(status: 429, code: .rateLimited, message: "try again later"), retryAfter: .seconds(3))
+                == .retryable(
+                    DeliveryError(status: 429, code: .rateLimited, message: "try again later"), retryAfter: .seconds(3))
         )
         // 1_700_000_000 is Tue, 14 Nov 2023 22:13:20 GMT.
         guard case .retryable(_, let after) = classify(429, retryAfter: "Tue, 14 Nov 2023 22:13:25 GMT") else {
