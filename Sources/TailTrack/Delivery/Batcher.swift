@@ -1,0 +1,487 @@
+import Foundation
+import Logging
+
+/// Packs operations into Track batch requests and delivers them, acknowledging file
+/// positions only once everything before them is accepted or dead-lettered.
+///
+/// - Bounded: ``submit(_:)`` suspends while more than `batch.queue_bytes` are waiting or in
+///   flight, which stops the tailer reading.
+/// - A body holds at most `batch.max_bytes` (all of it: `{"batch":[`, commas, `]}`); a partial
+///   one goes after `batch.flush_interval`. At most `batch.max_in_flight` requests at once and
+///   `batch.max_requests_per_second`.
+/// - An operation over Track's 32,000 bytes is dead-lettered and never sent. A 207 dead-letters
+///   exactly the listed operations; a 400 or 413 splits the batch in halves until the bad
+///   operations are isolated. Everything else is retried per ``RetryPolicy``, forever.
+public actor Batcher: OperationSink {
+    /// One operation waiting for (or in) a request.
+    struct QueuedOperation: Sendable {
+        var bytes: [UInt8]
+        var ticket: AcknowledgementTracker.Ticket
+        var rule: String
+        var lineOffset: UInt64
+        var source: String
+        var path: String
+        var enqueuedAt: ContinuousClock.Instant
+    }
+
+    private let settings: BatchSettings
+    private let retryPolicy: RetryPolicy
+    private let client: any TrackSending
+    private let deadLetters: DeadLetterWriter
+    private let acknowledge: @Sendable (FileKey, UInt64) async -> Void
+    private let clock: DeliveryClock
+    private let logger: Logger
+
+    private var tracker = AcknowledgementTracker()
+    private var pending: [QueuedOperation] = []
+    private var pendingHead = 0
+    /// Operation bytes waiting for a request (not in flight).
+    private var pendingBytes = 0
+    /// Operation bytes waiting or in flight: what backpressure counts.
+    private var queuedBytes = 0
+    private var inFlight = 0
+    private var draining = false
+    private var stats = DeliveryStats()
+    private var nextSendAt: ContinuousClock.Instant?
+    private var credentialFailureLogged = false
+    private var flushTimerArmed = false
+
+    private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+    private var loopWaiter: CheckedContinuation<Void, Never>?
+    private var loopSignalled = false
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private var acknowledgementQueue: [AcknowledgementTracker.Acknowledgement] = []
+    private var acknowledging = false
+
+    /// - Parameters:
+    ///   - acknowledge: called with a file and the offset up to which everything is delivered,
+    ///     in order per file (the tailer's `acknowledge`).
+    public init(
+        batch: BatchSettings,
+        retry: RetryPolicy,
+        deadLetters: DeadLetterWriter,
+        client: any TrackSending,
+        clock: DeliveryClock = .continuous,
+        logger: Logger,
+        acknowledge: @escaping @Sendable (FileKey, UInt64) async -> Void
+    ) {
+        self.settings = batch
+        self.retryPolicy = retry
+        self.deadLetters = deadLetters
+        self.client = client
+        self.clock = clock
+        self.logger = logger
+        self.acknowledge = acknowledge
+    }
+
+    /// A batcher for `config` sending through `client`.
+    public init(
+        config: TailTrackConfig,
+        client: any TrackSending,
+        logger: Logger,
+        acknowledge: @escaping @Sendable (FileKey, UInt64) async -> Void
+    ) {
+        self.init(
+            batch: config.batch,
+            retry: RetryPolicy(settings: config.retry),
+            deadLetters: DeadLetterWriter(stateDirectory: config.stateDirectory, settings: config.deadLetter),
+            client: client,
+            logger: logger,
+            acknowledge: acknowledge
+        )
+    }
+
+    /// The counters so far.
+    public func statistics() -> DeliveryStats {
+        var snapshot = stats
+        snapshot.queueBytes = queuedBytes
+        return snapshot
+    }
+
+    /// Largest operation sent: Track's per-operation limit.
+    var operationLimit: Int { BatchSettings.trackOperationLimit }
+
+    // MARK: Submitting
+
+    /// Queues `chunk`. Suspends while `queue_bytes` are waiting or in flight; a caller cancelled
+    /// while suspended returns without queueing (its lines stay unacknowledged).
+    public func submit(_ chunk: OperationChunk) async {
+        while queuedBytes > 0, queuedBytes >= settings.queueBytes {
+            if Task.isCancelled { return }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { spaceWaiters.append($0) }
+            } onCancel: {
+                Task { await self.resumeSpaceWaiters() }
+            }
+        }
+        var letters = chunk.rejected.map { rejected in
+            DeadLetter(
+                time: Date(),
+                rule: rejected.rule,
+                source: chunk.source,
+                file: chunk.path,
+                offset: rejected.lineOffset,
+                reason: rejected.reason,
+                operation: rejected.bytes
+            )
+        }
+        var operations: [EncodedOperation] = []
+        operations.reserveCapacity(chunk.operations.count)
+        for operation in chunk.operations {
+            if let reason = tooLargeReason(operation.bytes.count) {
+                letters.append(
+                    DeadLetter(
+                        time: Date(),
+                        rule: operation.rule,
+                        source: chunk.source,
+                        file: chunk.path,
+                        offset: operation.lineOffset,
+                        reason: reason,
+                        operation: operation.bytes
+                    )
+                )
+            } else {
+                operations.append(operation)
+            }
+        }
+        // A chunk whose dead letters could not be written must never be acknowledged: one
+        // extra outstanding count holds it (and every later chunk of the file) back.
+        let held = await writeDeadLetters(letters) ? 0 : 1
+        let (ticket, acknowledgements) = tracker.register(
+            file: chunk.file,
+            endOffset: chunk.endOffset,
+            operations: operations.count + held
+        )
+        let now = clock.now()
+        for operation in operations {
+            pending.append(
+                QueuedOperation(
+                    bytes: operation.bytes,
+                    ticket: ticket,
+                    rule: operation.rule,
+                    lineOffset: operation.lineOffset,
+                    source: chunk.source,
+                    path: chunk.path,
+                    enqueuedAt: now
+                )
+            )
+            pendingBytes += operation.bytes.count
+            queuedBytes += operation.bytes.count
+        }
+        stats.operationsSubmitted += operations.count
+        signalLoop()
+        await deliverAcknowledgements(acknowledgements)
+    }
+
+    /// Wakes suspended submitters; each checks the queue again.
+    private func resumeSpaceWaiters() {
+        let waiters = spaceWaiters
+        spaceWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func tooLargeReason(_ size: Int) -> String? {
+        if size > operationLimit {
+            return "operation is \(size) bytes; Track accepts at most \(operationLimit) bytes per operation"
+        }
+        if TrackBatchBody.size(operationBytes: size, count: 1) > settings.maxBytes {
+            return "operation is \(size) bytes; it does not fit in a request of batch.max_bytes \(settings.maxBytes)"
+        }
+        return nil
+    }
+
+    // MARK: The service loop
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                if let batch = takeBatch() {
+                    inFlight += 1
+                    group.addTask { await self.deliver(batch) }
+                    continue
+                }
+                // With every request slot taken, the end of a delivery wakes the loop instead.
+                if pendingHead < pending.count, !flushTimerArmed, !draining, inFlight < max(1, settings.maxInFlight) {
+                    flushTimerArmed = true
+                    let wait = (pending[pendingHead].enqueuedAt + settings.flushInterval) - clock.now()
+                    let clock = self.clock
+                    group.addTask {
+                        try? await clock.sleep(max(wait, .zero))
+                        await self.flushTimerFired()
+                    }
+                }
+                await waitForSignal()
+            }
+        }
+        resumeIdleWaiters()
+    }
+
+    /// The next request's operations, when one should go now: a full body's worth is waiting,
+    /// the oldest waiting operation is `flush_interval` old, or a drain is on.
+    private func takeBatch() -> [QueuedOperation]? {
+        guard inFlight < max(1, settings.maxInFlight), pendingHead < pending.count else { return nil }
+        let waitingCount = pending.count - pendingHead
+        let full = TrackBatchBody.size(operationBytes: pendingBytes, count: waitingCount) >= settings.maxBytes
+        let due = clock.now() >= pending[pendingHead].enqueuedAt + settings.flushInterval
+        guard full || due || draining else { return nil }
+        var batch: [QueuedOperation] = []
+        var operationBytes = 0
+        while pendingHead < pending.count {
+            let next = pending[pendingHead].bytes.count
+            let size = TrackBatchBody.size(operationBytes: operationBytes + next, count: batch.count + 1)
+            if !batch.isEmpty, size > settings.maxBytes { break }
+            batch.append(pending[pendingHead])
+            operationBytes += next
+            pendingHead += 1
+        }
+        pendingBytes -= operationBytes
+        if pendingHead == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingHead = 0
+        } else if pendingHead > 1024, pendingHead * 2 > pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+        return batch
+    }
+
+    private func flushTimerFired() {
+        flushTimerArmed = false
+        signalLoop()
+    }
+
+    private func signalLoop() {
+        if let waiter = loopWaiter {
+            loopWaiter = nil
+            waiter.resume()
+        } else {
+            loopSignalled = true
+        }
+    }
+
+    private func waitForSignal() async {
+        if loopSignalled {
+            loopSignalled = false
+            return
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { loopWaiter = $0 }
+        } onCancel: {
+            Task { await self.signalLoop() }
+        }
+        loopSignalled = false
+    }
+
+    // MARK: Delivering
+
+    private func deliver(_ batch: [QueuedOperation]) async {
+        await send(batch)
+        inFlight -= 1
+        signalLoop()
+        resumeIdleWaitersIfIdle()
+    }
+
+    /// Sends `operations` until each is accepted or dead-lettered; returns early only when
+    /// cancelled (those operations then stay unacknowledged).
+    private func send(_ operations: [QueuedOperation]) async {
+        let body = TrackBatchBody.build(operations.lazy.map(\.bytes))
+        var attempt = 0
+        while !Task.isCancelled {
+            do { try await waitForSendSlot() } catch { return }
+            stats.requests += 1
+            let outcome = await client.send(body: body)
+            switch outcome {
+            case .accepted:
+                credentialFailureLogged = false
+                await finish(operations, rejected: [:])
+                return
+            case .partiallyRejected(_, let errors):
+                credentialFailureLogged = false
+                var rejected: [Int: String] = [:]
+                for error in errors where operations.indices.contains(error.batchIndex) {
+                    rejected[error.batchIndex] = error.deadLetterReason
+                }
+                await finish(operations, rejected: rejected)
+                return
+            case .badRequest(let error), .tooLarge(let error):
+                credentialFailureLogged = false
+                if operations.count == 1 {
+                    await finish(operations, rejected: [0: "Track rejected it: \(error.description)"])
+                    return
+                }
+                stats.splits += 1
+                let middle = operations.count / 2
+                await send(Array(operations[..<middle]))
+                await send(Array(operations[middle...]))
+                return
+            case .unauthorized(let error), .misconfigured(let error):
+                stats.retries[error.code.rawValue, default: 0] += 1
+                let metadata: Logger.Metadata = [
+                    DeliveryLogKey.status: "\(error.status.map(String.init) ?? "-")",
+                    DeliveryLogKey.errorCode: "\(error.code.rawValue)",
+                    DeliveryLogKey.error: "\(error)",
+                    DeliveryLogKey.retryDelay: "\(retryPolicy.authDelay)",
+                ]
+                if credentialFailureLogged {
+                    logger.debug("Track still refuses requests; retrying", metadata: metadata)
+                } else {
+                    credentialFailureLogged = true
+                    logger.error(
+                        "Track refuses every request; nothing is delivered until the config is fixed",
+                        metadata: metadata
+                    )
+                }
+                do { try await clock.sleep(retryPolicy.authDelay) } catch { return }
+            case .retryable(let error, let retryAfter):
+                if Task.isCancelled { return }
+                stats.retries[error.code.rawValue, default: 0] += 1
+                let delay = retryPolicy.delay(attempt: attempt, retryAfter: retryAfter)
+                logger.log(
+                    level: attempt == 0 ? .notice : .debug,
+                    "request to Track failed; retrying",
+                    metadata: [
+                        DeliveryLogKey.status: "\(error.status.map(String.init) ?? "-")",
+                        DeliveryLogKey.errorCode: "\(error.code.rawValue)",
+                        DeliveryLogKey.error: "\(error)",
+                        DeliveryLogKey.batchBytes: "\(body.count)",
+                        DeliveryLogKey.retryDelay: "\(delay)",
+                    ]
+                )
+                attempt += 1
+                do { try await clock.sleep(delay) } catch { return }
+            }
+        }
+    }
+
+    /// Waits for the next request slot under `max_requests_per_second`.
+    private func waitForSendSlot() async throws {
+        let now = clock.now()
+        let slot = max(now, nextSendAt ?? now)
+        let perSecond = settings.maxRequestsPerSecond
+        nextSendAt = perSecond > 0 ? slot + .seconds(1 / perSecond) : slot
+        if slot > now { try await clock.sleep(slot - now) }
+    }
+
+    /// Dead-letters the operations at the indices of `rejected` (with those reasons), counts
+    /// the rest as accepted, and acknowledges what became complete.
+    private func finish(_ operations: [QueuedOperation], rejected: [Int: String]) async {
+        let letters = rejected.keys.sorted().map { index in
+            let operation = operations[index]
+            return DeadLetter(
+                time: Date(),
+                rule: operation.rule,
+                source: operation.source,
+                file: operation.path,
+                offset: operation.lineOffset,
+                reason: rejected[index] ?? "rejected by Track",
+                operation: operation.bytes
+            )
+        }
+        guard await writeDeadLetters(letters) else { return }
+        stats.operationsSent += operations.count - letters.count
+        var acknowledgements: [AcknowledgementTracker.Acknowledgement] = []
+        var index = 0
+        while index < operations.count {
+            let ticket = operations[index].ticket
+            var count = 0
+            while index < operations.count, operations[index].ticket == ticket {
+                queuedBytes -= operations[index].bytes.count
+                count += 1
+                index += 1
+            }
+            acknowledgements += tracker.complete(ticket, count: count)
+        }
+        if queuedBytes < settings.queueBytes { resumeSpaceWaiters() }
+        await deliverAcknowledgements(acknowledgements)
+    }
+
+    /// Writes dead letters, retrying while the disk refuses; `false` only when cancelled first.
+    private func writeDeadLetters(_ letters: [DeadLetter]) async -> Bool {
+        guard !letters.isEmpty else { return true }
+        var attempt = 0
+        while true {
+            do {
+                try deadLetters.write(letters)
+                stats.deadLetters += letters.count
+                logger.notice(
+                    "operations dead-lettered",
+                    metadata: [DeliveryLogKey.count: "\(letters.count)", DeliveryLogKey.path: "\(deadLetters.path)"]
+                )
+                return true
+            } catch {
+                logger.error(
+                    "writing dead letters failed; their lines stay unacknowledged until it works",
+                    metadata: [DeliveryLogKey.error: "\(error)"]
+                )
+                do { try await clock.sleep(retryPolicy.delay(attempt: attempt)) } catch { return false }
+                attempt += 1
+            }
+        }
+    }
+
+    /// Hands positions to the tailer one at a time, in the order they completed, even when
+    /// several deliveries finish while an acknowledgement is under way.
+    private func deliverAcknowledgements(_ acknowledgements: [AcknowledgementTracker.Acknowledgement]) async {
+        acknowledgementQueue += acknowledgements
+        guard !acknowledging else { return }
+        acknowledging = true
+        while !acknowledgementQueue.isEmpty {
+            let batch = acknowledgementQueue
+            acknowledgementQueue = []
+            // Positions only grow: the last one of each file says it all.
+            var latest: [FileKey: Int] = [:]
+            for (index, acknowledgement) in batch.enumerated() { latest[acknowledgement.file] = index }
+            for (index, acknowledgement) in batch.enumerated() where latest[acknowledgement.file] == index {
+                await acknowledge(acknowledgement.file, acknowledgement.endOffset)
+                stats.acknowledgements += 1
+            }
+        }
+        acknowledging = false
+        resumeIdleWaitersIfIdle()
+    }
+
+    // MARK: Draining
+
+    private var isIdle: Bool {
+        pendingHead == pending.count && inFlight == 0 && acknowledgementQueue.isEmpty && !acknowledging
+    }
+
+    public func drain(timeout: Duration) async -> Bool {
+        draining = true
+        signalLoop()
+        let clock = self.clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.waitUntilIdle() }
+            group.addTask {
+                try? await clock.sleep(timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// `true` once nothing is waiting or in flight; `false` when cancelled first.
+    private func waitUntilIdle() async -> Bool {
+        while !isIdle {
+            if Task.isCancelled { return false }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { idleWaiters.append($0) }
+            } onCancel: {
+                Task { await self.resumeIdleWaiters() }
+            }
+        }
+        return true
+    }
+
+    private func resumeIdleWaitersIfIdle() {
+        if isIdle { resumeIdleWaiters() }
+    }
+
+    private func resumeIdleWaiters() {
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter.resume() }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import Testing
+import TrackTestServer
+
+@testable import TailTrack
+
+/// Shared helpers for the delivery tests.
+enum DeliveryFixture {
+    static let siteID = "site-123"
+    static let apiKey = "sk_live_KNOWN_SECRET_4f9a"
+
+    /// A valid person event of exactly `size` bytes (at least 110), numbered `n`.
+    static func operation(_ n: Int, size: Int = 120, rule: String = "purchase") -> EncodedOperation {
+        let head =
+            #"{"type":"person","action":"event","identifiers":{"id":"\#(n)"},"name":"purchase","attributes":{"pad":""#
+        let tail = #""}}"#
+        let padding = max(0, size - head.utf8.count - tail.utf8.count)
+        let bytes = Array((head + String(repeating: "x", count: padding) + tail).utf8)
+        return EncodedOperation(bytes: bytes, rule: rule, lineOffset: UInt64(n) * 10)
+    }
+
+    /// An operation Track rejects (no identifiers).
+    static func invalidOperation(_ n: Int) -> EncodedOperation {
+        EncodedOperation(
+            bytes: Array(#"{"type":"person","action":"event","name":"bad\#(n)"}"#.utf8),
+            rule: "broken",
+            lineOffset: UInt64(n) * 10
+        )
+    }
+
+    static func chunk(
+        file: UInt64 = 1,
+        endOffset: UInt64,
+        _ operations: [EncodedOperation],
+        rejected: [RejectedOperation] = []
+    ) -> OperationChunk {
+        OperationChunk(
+            source: "app",
+            path: "/var/log/app.log",
+            file: FileKey(rawValue: file),
+            endOffset: endOffset,
+            operations: operations,
+            rejected: rejected
+        )
+    }
+
+    static func trackSettings(url: String, key: String = apiKey) -> TrackSettings {
+        TrackSettings(
+            url: url,
+            siteID: siteID,
+            apiKey: Secret(key),
+            connectTimeout: .seconds(1),
+            requestTimeout: .seconds(2)
+        )
+    }
+
+    static let fastRetry = RetrySettings(
+        initialBackoff: .milliseconds(5),
+        maxBackoff: .milliseconds(20),
+        authBackoff: .milliseconds(20)
+    )
+
+    static func makeServer(rejectWhole: Bool = false) async throws -> TrackTestServer {
+        let server = TrackTestServer(
+            configuration: .init(siteID: siteID, apiKey: apiKey, rejectWholeBatchOnInvalidOperation: rejectWhole)
+        )
+        try await server.start()
+        return server
+    }
+
+    /// A logger that drops everything (tests that check logs use ``CapturedLogs``).
+    static let logger = Logger(label: "tailtrack.delivery.tests") { _ in SwiftLogNoOpLogHandler() }
+}
+
+/// A fresh temporary directory, removed by ``remove()``.
+struct TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "tailtrack-delivery-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func lines(_ name: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path + "/" + name) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
+/// Collects acknowledgements in the order they arrive.
+actor AcknowledgementLog {
+    private(set) var entries: [(FileKey, UInt64)] = []
+    private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+
+    func record(_ file: FileKey, _ offset: UInt64) {
+        entries.append((file, offset))
+        let ready = waiters.filter { $0.0 <= entries.count }
+        waiters.removeAll { $0.0 <= entries.count }
+        for (_, waiter) in ready { waiter.resume() }
+    }
+
+    var offsets: [UInt64] { entries.map(\.1) }
+
+    /// Waits until `count` acknowledgements arrived.
+    func wait(for count: Int) async {
+        if entries.count >= count { return }
+        await withCheckedContinuation { waiters.append((count, $0)) }
+    }
+}
+
+/// Keeps every log message (level and text) so tests can assert what a user would see in
+/// the journal.
+final class CapturedLogs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [(Logger.Level, String, Logger.Metadata)] = []
+
+    func append(_ level: Logger.Level, _ message: String, _ metadata: Logger.Metadata) {
+        lock.lock()
+        defer { lock.unlock() }
+        records.append((level, message, metadata))
+    }
+
+    /// The messages logged at `level`.
+    func messages(at level: Logger.Level) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records.filter { $0.0 == level }.map(\.1)
+    }
+
+    /// Every message with its metadata, rendered as text.
+    func rendered() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return records.map { "\($0.0) \($0.1) \($0.2)" }
+    }
+
+    /// A logger (level trace) writing here.
+    func logger() -> Logger {
+        var logger = Logger(label: "tailtrack.delivery.tests") { _ in CapturingLogHandler(logs: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let logs: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        logs.append(event.level, "\(event.message)", metadata.merging(event.metadata ?? [:]) { $1 })
+    }
+}
