@@ -420,7 +420,6 @@ import Testing
             "track:\n  site_id: s\n  api_key: ${KEY}\n  url: ftp://\n",
             "track:\n  site_id: s\n  api_key: \"${KEY}${UNSET}\"\n",
             "track:\n  site_id: s\n  api_key: ${KEY\n",
-            "track:\n  site_id: s\n  api_key: \"${\(key)}\"\n",
             "track:\n  site_id: s\n  api_key: \(key)\n  api_key: \(key)\n",
             "track:\n  site_id: s\n  api_key: \"\(key)\n",
             "track:\n  site_id: s\n  api_key_file: keyfile\n  timeout: x\n",
