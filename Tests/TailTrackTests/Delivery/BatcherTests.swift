@@ -15,9 +15,9 @@ import TrackTestServer
         rejectWhole: Bool = false,
         retry: RetrySettings = DeliveryFixture.fastRetry,
         logs: CapturedLogs = CapturedLogs(),
-        _ body: (Batcher, TrackTestServer, AcknowledgementLog, TemporaryDirectory) async throws -> Void
+        _ body: (Batcher, TrackTestServer, AcknowledgementLog, DeliveryTempDirectory) async throws -> Void
     ) async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try DeliveryTempDirectory()
         defer { directory.remove() }
         let server = try await Fixture.makeServer(rejectWhole: rejectWhole)
         let client = try TrackClient(settings: Fixture.trackSettings(url: server.url), logger: Fixture.logger)
@@ -42,7 +42,7 @@ import TrackTestServer
         try await server.shutdown()
     }
 
-    private func deadLetters(_ directory: TemporaryDirectory) -> [DeadLetter] {
+    private func deadLetters(_ directory: DeliveryTempDirectory) -> [DeadLetter] {
         directory.lines(DeadLetterWriter.fileName).compactMap { DeadLetter(jsonLine: Array($0.utf8)) }
     }
 

@@ -6,7 +6,7 @@ import TrackTestServer
 
 @Suite struct DeadLetterReplayTests {
     @Test func resendsAndKeepsOnlyWhatStillFails() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try DeliveryTempDirectory()
         defer { directory.remove() }
         let server = try await DeliveryFixture.makeServer()
         let client = try TrackClient(

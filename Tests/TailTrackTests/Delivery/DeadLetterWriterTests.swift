@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func writesOneLinePerOperation() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try DeliveryTempDirectory()
         defer { directory.remove() }
         let writer = DeadLetterWriter(stateDirectory: directory.path + "/state", settings: DeadLetterSettings())
         try writer.write([letter(7), letter(8, operation: "")])
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func rotatesAtMaxBytesKeepingOldFiles() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try DeliveryTempDirectory()
         defer { directory.remove() }
         let lineLength = letter(0).jsonLine().count + 1
         let writer = DeadLetterWriter(

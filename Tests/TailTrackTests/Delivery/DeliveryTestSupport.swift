@@ -74,7 +74,7 @@ enum DeliveryFixture {
 }
 
 /// A fresh temporary directory, removed by ``remove()``.
-struct TemporaryDirectory {
+struct DeliveryTempDirectory {
     let path: String
 
     init() throws {

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct FileOutputSinkTests {
     @Test func appendsLinesThenAcknowledges() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try DeliveryTempDirectory()
         defer { directory.remove() }
         let log = AcknowledgementLog()
         let sink = FileOutputSink(
