@@ -10,7 +10,10 @@ struct TailTrackCommand: AsyncParsableCommand {
             by rules to Track API v2 operations and posts them in batches to /api/v2/batch, saving file \
             positions so that a restart, a crash or an outage loses nothing.
             """,
-        subcommands: [CheckCommand.self, TestCommand.self, DryRunCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, TestCommand.self, DryRunCommand.self, StatusCommand.self,
+            DeadLettersCommand.self,
+        ]
     )
 }
 

@@ -96,7 +96,9 @@ public final class CheckpointStore: Sendable {
             let before = state.entries.count
             state.entries = state.entries.filter { active.contains($0.key) || $0.value.updated >= now - maxAgeSeconds }
             if state.entries.count > maxEntries {
-                let inactive = state.entries.values.filter { !active.contains($0.key) }.sorted { $0.updated < $1.updated }
+                let inactive = state.entries.values.filter { !active.contains($0.key) }.sorted {
+                    $0.updated < $1.updated
+                }
                 for entry in inactive.prefix(state.entries.count - maxEntries) {
                     state.entries.removeValue(forKey: entry.key)
                 }

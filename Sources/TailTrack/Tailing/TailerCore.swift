@@ -98,7 +98,8 @@ final class TailerCore {
         files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }.map { file in
             TailedFileStatus(
                 source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
-                size: file.size, bytesBehind: file.reader.isCompressed ? nil : file.size.subtractingClamped(file.committed),
+                size: file.size,
+                bytesBehind: file.reader.isCompressed ? nil : file.size.subtractingClamped(file.committed),
                 state: file.statusText)
         }
     }
@@ -234,7 +235,8 @@ final class TailerCore {
             resumeFamily(source: source, path: path, status: status, now: now)
             return
         }
-        if let entry = checkpoint.entry(for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
+        if let entry = checkpoint.entry(
+            for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
             let offset = verifiedOffset(entry, path: path)
         {
             startLive(source: source, path: path, status: status, offset: offset, now: now)
@@ -249,7 +251,8 @@ final class TailerCore {
     private func isTruncated(_ file: TailedFile, status: FileStatus, sizeChanged: Bool) -> Bool {
         if status.size < file.reader.offset { return true }
         guard sizeChanged, file.emittedEnd > 0, let plain = file.reader as? PlainFileReader,
-            let expected = file.pendingHashes.last?.tailHash ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil)
+            let expected = file.pendingHashes.last?.tailHash
+                ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil)
         else { return false }
         let current = try? FileIdentity.tailHash(of: plain, before: file.emittedEnd)
         return current != expected
@@ -354,12 +357,14 @@ final class TailerCore {
             guard let reader = try? openReader(path: item.path, offset: item.entry.offset),
                 let fileStatus = try? reader.status()
             else { continue }
-            if item.entry.key != CheckpointKey(source: source.name, device: fileStatus.device, inode: fileStatus.inode) {
+            if item.entry.key != CheckpointKey(source: source.name, device: fileStatus.device, inode: fileStatus.inode)
+            {
                 checkpoint.remove(item.entry.key)
             }
             add(
                 source: source.name, family: path, age: item.age, path: item.path, status: fileStatus,
-                fingerprint: item.entry.fingerprint, reader: reader, offset: item.entry.offset, role: .rotated, now: now)
+                fingerprint: item.entry.fingerprint, reader: reader, offset: item.entry.offset, role: .rotated, now: now
+            )
         }
         knownPaths.insert(PathKey(source: source.name, path: path))
         if let liveOffset {
@@ -445,7 +450,8 @@ final class TailerCore {
         let start = offset ?? (try? lastLineBoundary(reader, size: openStatus.size)) ?? 0
         let file = add(
             source: source.name, family: path, age: .live, path: path, status: openStatus,
-            fingerprint: try? FileIdentity.fingerprint(of: reader), reader: reader, offset: start, role: .live, now: now)
+            fingerprint: try? FileIdentity.fingerprint(of: reader), reader: reader, offset: start, role: .live, now: now
+        )
         liveByPath[pathKey] = file.key
     }
 

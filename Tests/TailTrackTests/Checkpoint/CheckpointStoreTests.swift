@@ -20,9 +20,10 @@ import Testing
         let store = try CheckpointStore(stateDirectory: directory.path, logger: logger)
         let written = (1...5).map { entry($0) }
         for item in written { store.update(item) }
-        store.update(CheckpointEntry(
-            source: "app", path: "/empty", device: 1, inode: 99, fingerprint: nil, offset: 0, tailHash: nil,
-            size: 0, updated: 5))
+        store.update(
+            CheckpointEntry(
+                source: "app", path: "/empty", device: 1, inode: 99, fingerprint: nil, offset: 0, tailHash: nil,
+                size: 0, updated: 5))
         try store.save()
         let reopened = try CheckpointStore(stateDirectory: directory.path, logger: logger)
         #expect(reopened.entries.count == 6)
@@ -47,7 +48,10 @@ import Testing
         case "nul": bad = Data(count: good.count)
         case "half": bad = good.prefix(good.count / 2)
         case "garbage": bad = Data("not json at all\n".utf8)
-        default: bad = Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"offset\":100", with: "\"offset\":900").utf8)
+        default:
+            bad = Data(
+                String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"offset\":100", with: "\"offset\":900")
+                    .utf8)
         }
         try bad.write(to: URL(fileURLWithPath: store.path))
         let reopened = try CheckpointStore(stateDirectory: directory.path, logger: logger)
@@ -84,7 +88,8 @@ import Testing
 
     @Test func throttlesSaves() throws {
         let directory = try TemporaryDirectory()
-        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger, minimumSaveInterval: .seconds(60))
+        let store = try CheckpointStore(
+            stateDirectory: directory.path, logger: logger, minimumSaveInterval: .seconds(60))
         #expect(try store.saveIfDue() == false)
         store.update(entry(1))
         #expect(try store.saveIfDue() == true)
@@ -109,7 +114,10 @@ import Testing
     }
 
     @Test func errorNamesPathAndCause() {
-        let error = CheckpointError(path: "/var/lib/tailtrack/positions.json", operation: "write", cause: "No space left on device (errno 28)")
-        #expect(error.description == "could not write /var/lib/tailtrack/positions.json: No space left on device (errno 28)")
+        let error = CheckpointError(
+            path: "/var/lib/tailtrack/positions.json", operation: "write", cause: "No space left on device (errno 28)")
+        #expect(
+            error.description == "could not write /var/lib/tailtrack/positions.json: No space left on device (errno 28)"
+        )
     }
 }

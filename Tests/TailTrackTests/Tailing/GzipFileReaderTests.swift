@@ -29,7 +29,8 @@ import Testing
         try directory.write("a", "first\n")
         try directory.write("b", "second\n")
         try directory.run("/bin/gzip", ["a", "b"])
-        let joined = try Data(contentsOf: URL(fileURLWithPath: directory.file("a.gz")))
+        let joined =
+            try Data(contentsOf: URL(fileURLWithPath: directory.file("a.gz")))
             + Data(contentsOf: URL(fileURLWithPath: directory.file("b.gz")))
         try joined.write(to: URL(fileURLWithPath: directory.file("both.gz")))
         let result = try readAll(try GzipFileReader(path: directory.file("both.gz")))

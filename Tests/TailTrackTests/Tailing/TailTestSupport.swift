@@ -98,7 +98,8 @@ struct TailerHarness {
     static func start(
         directory: TemporaryDirectory, paths: [String], startAt: SourceSettings.StartAt = .beginning,
         paused: Bool = false,
-        backfill: Bool = true, tail: TailSettings = TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200))
+        backfill: Bool = true,
+        tail: TailSettings = TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200))
     ) throws -> TailerHarness {
         let config = TailTrackConfig(
             file: "test.yml", tail: tail, stateDirectory: directory.file("state"),
@@ -108,7 +109,8 @@ struct TailerHarness {
                     location: SourceLocation(file: "test.yml", line: 1))
             ])
         let logger = Logger(label: "test")
-        let store = try CheckpointStore(stateDirectory: config.stateDirectory, logger: logger, minimumSaveInterval: .zero)
+        let store = try CheckpointStore(
+            stateDirectory: config.stateDirectory, logger: logger, minimumSaveInterval: .zero)
         let collector = LineCollector()
         let tailer = Tailer(config: config, checkpoint: store, logger: logger) { chunk in
             await collector.receive(chunk)

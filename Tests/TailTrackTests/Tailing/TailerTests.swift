@@ -208,7 +208,8 @@ import Testing
         try directory.write("app.log", String(repeating: line, count: 120_000))  // 12 MB
         let harness = try TailerHarness.start(
             directory: directory, paths: ["app.log"], paused: true,
-            tail: TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200), maxDeletedBytes: 1_000_000))
+            tail: TailSettings(
+                pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200), maxDeletedBytes: 1_000_000))
         #expect(await harness.waitForChunks(1))
         try directory.remove("app.log")
         await harness.collector.setPaused(false)

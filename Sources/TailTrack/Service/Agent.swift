@@ -1,0 +1,137 @@
+import Glibc
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The daemon: tailer → rules → delivery, with positions saved as deliveries are acknowledged.
+///
+/// Runs the stages as services of one `ServiceGroup`, delivery first and the tailer last, so
+/// that SIGTERM or SIGINT stops reading first, then lets delivery flush what is queued
+/// (within `shutdown_timeout`), then saves the positions: whatever was not delivered is
+/// simply read again at the next start.
+public struct Agent: Sendable {
+    public let config: TailTrackConfig
+    public let ruleSet: RuleSet
+    public let logger: Logger
+
+    public init(config: TailTrackConfig, ruleSet: RuleSet, logger: Logger) {
+        self.config = config
+        self.ruleSet = ruleSet
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then saves positions.
+    public func run() async throws {
+        let checkpoint = try CheckpointStore(stateDirectory: config.stateDirectory, logger: logger)
+        let router = AcknowledgementRouter()
+        let acknowledge: @Sendable (FileKey, UInt64) async -> Void = { file, offset in
+            await router.acknowledge(file: file, offset: offset)
+        }
+        let sink: any OperationSink
+        var client: TrackClient?
+        switch config.output {
+        case .file(let path):
+            sink = FileOutputSink(
+                path: path,
+                stateDirectory: config.stateDirectory,
+                deadLetter: config.deadLetter,
+                logger: logger,
+                acknowledge: acknowledge
+            )
+        case .track:
+            let trackClient = try TrackClient(settings: config.track, logger: logger)
+            client = trackClient
+            sink = Batcher(config: config, client: trackClient, logger: logger, acknowledge: acknowledge)
+        }
+        let rules = RuleStage(evaluator: ruleSet.makeEvaluator())
+        let tailer = Tailer(config: config, checkpoint: checkpoint, logger: logger) { chunk in
+            let operations = rules.process(chunk)
+            await sink.submit(operations)
+        }
+        router.attach(tailer)
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(
+                        service: DeliveryService(sink: sink, shutdownTimeout: config.shutdownTimeout, logger: logger)),
+                    .init(service: TailerService(tailer: tailer)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.info("Started", metadata: ["sources": "\(config.sources.count)", "rules": "\(ruleSet.rules.count)"])
+        do {
+            try await group.run()
+        } catch {
+            await client?.shutdown()
+            try? await tailer.saveCheckpoint()
+            throw error
+        }
+        await client?.shutdown()
+        try await tailer.saveCheckpoint()
+        logger.info("Stopped; positions saved")
+    }
+}
+
+/// Runs the rules over chunks for the tailer's consumer: one evaluator, used by one task at a time.
+final class RuleStage: Sendable {
+    private let evaluator: Mutex<RuleEvaluator>
+
+    init(evaluator: sending RuleEvaluator) {
+        self.evaluator = Mutex(evaluator)
+    }
+
+    func process(_ chunk: LineChunk) -> OperationChunk {
+        let now = Int64(time(nil))
+        return evaluator.withLock { $0.process(chunk, readTime: now) }
+    }
+}
+
+/// Carries delivery's acknowledgements to the tailer, which is created after delivery.
+final class AcknowledgementRouter: Sendable {
+    private let tailer = Mutex<Tailer?>(nil)
+
+    func attach(_ tailer: Tailer) {
+        self.tailer.withLock { $0 = tailer }
+    }
+
+    func acknowledge(file: FileKey, offset: UInt64) async {
+        let target = tailer.withLock { $0 }
+        await target?.acknowledge(file: file, offset: offset)
+    }
+}
+
+/// The tailer as a service: reads until graceful shutdown.
+struct TailerService: Service {
+    let tailer: Tailer
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await tailer.run()
+        }
+    }
+}
+
+/// Delivery as a service: runs until graceful shutdown, then flushes what is queued.
+struct DeliveryService: Service {
+    let sink: any OperationSink
+    let shutdownTimeout: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await sink.run() }
+            try? await gracefulShutdown()
+            let drained = await sink.drain(timeout: shutdownTimeout)
+            if !drained {
+                logger.warning(
+                    "Shutdown timeout reached with operations still queued; they are read again at the next start")
+            }
+            group.cancelAll()
+            try? await group.waitForAll()
+        }
+    }
+}
