@@ -63,13 +63,24 @@ enum ConfigFile {
         return resolve(directory, against: currentDirectory())
     }
 
-    /// `path` itself when absolute, else `path` under `directory` (leading `./` dropped).
+    /// `path` itself when absolute, else `path` under `directory`; `.` and `..` segments are
+    /// resolved lexically so that messages show `/etc/tailtrack/rules/a.yml`, not `…/conf/../rules/a.yml`.
     static func resolve(_ path: String, against directory: String) -> String {
-        if path.hasPrefix("/") { return path }
-        var relative = Substring(path)
-        while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
-        if relative == "." || relative.isEmpty { return directory }
-        return directory.hasSuffix("/") ? directory + relative : directory + "/" + relative
+        let full = path.hasPrefix("/") ? path : directory + "/" + path
+        var parts: [Substring] = []
+        for part in full.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// `path` made absolute against the working directory, `.` and `..` resolved.
+    static func absolute(_ path: String) -> String {
+        resolve(path, against: currentDirectory())
     }
 
     private static func currentDirectory() -> String {

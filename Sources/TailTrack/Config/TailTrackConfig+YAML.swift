@@ -5,20 +5,30 @@ extension TailTrackConfig {
     /// Problems with the credentials (`site_id`, `api_key`, `api_key_file`) are not thrown but
     /// kept in ``TrackSettings/credentialErrors``, so that `dry-run` and `test` work without them.
     public static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> TailTrackConfig {
+        let (config, errors) = loadCollectingErrors(path: path, environment: environment)
+        guard let config, errors.isEmpty else { throw ConfigErrors(errors) }
+        return config
+    }
+
+    /// Like ``load(path:environment:)``, but returns what could be built alongside the problems,
+    /// so that `check` can also compile the rules of a config with errors elsewhere. The config
+    /// is `nil` only when the file cannot be read at all.
+    public static func loadCollectingErrors(
+        path: String,
+        environment: [String: String]
+    ) -> (config: TailTrackConfig?, errors: [ConfigError]) {
         let text: String
         switch ConfigFile.read(path) {
         case .success(let content):
             text = content
         case .failure(let failure):
-            throw ConfigErrors([
-                ConfigError(
-                    file: path, line: nil, keyPath: nil, message: "cannot read the config file: \(failure.reason)")
-            ])
+            let error = ConfigError(
+                file: path, line: nil, keyPath: nil, message: "cannot read the config file: \(failure.reason)")
+            return (nil, [error])
         }
         var loader = ConfigLoader(file: path, environment: environment)
         let config = loader.config(from: YAMLDocument.parse(text, file: path, environment: environment))
-        if !loader.errors.isEmpty { throw ConfigErrors(loader.errors) }
-        return config
+        return (config, loader.errors)
     }
 
     /// The rules of one rules file (a list of rules, or a mapping with a `rules:` list), with

@@ -21,7 +21,7 @@ struct LineContext {
         case .filePath:
             return .string(path)
         case .source:
-            return .string(source)
+            return .string(source == RuleEvaluator.anySource ? "" : source)
         }
     }
 }

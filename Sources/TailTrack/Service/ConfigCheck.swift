@@ -26,13 +26,11 @@ public enum ConfigCheck {
     /// `check`); `dry-run` and `test` do without them.
     public static func load(path: String, environment: [String: String], requireCredentials: Bool) -> ConfigCheckReport
     {
-        let config: TailTrackConfig
-        do {
-            config = try TailTrackConfig.load(path: path, environment: environment)
-        } catch {
-            return ConfigCheckReport(problems: error.errors.map(\.description), config: nil, ruleSet: nil)
+        let (loaded, configErrors) = TailTrackConfig.loadCollectingErrors(path: path, environment: environment)
+        guard let config = loaded else {
+            return ConfigCheckReport(problems: configErrors.map(\.description), config: nil, ruleSet: nil)
         }
-        var problems: [String] = []
+        var problems = configErrors.map(\.description)
         var ruleSet: RuleSet?
         do {
             ruleSet = try RuleSet.compile(config.rules, knownSources: Set(config.sources.map(\.name)))

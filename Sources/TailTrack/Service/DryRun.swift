@@ -109,34 +109,13 @@ public struct DryRun {
     /// The first source with a `paths` glob matching `path`.
     private func matchingSource(for path: String) -> String? {
         guard path != "-" else { return nil }
-        let absolute = Self.normalized(path)
+        let absolute = ConfigFile.absolute(path)
         for source in config.sources {
-            for pattern in source.paths where fnmatch(Self.normalized(pattern), absolute, 0) == 0 {
+            for pattern in source.paths where fnmatch(ConfigFile.absolute(pattern), absolute, 0) == 0 {
                 return source.name
             }
         }
         return nil
-    }
-
-    /// `path` made absolute against the working directory, with `.` and `..` resolved lexically.
-    static func normalized(_ path: String) -> String {
-        var full = path
-        if !path.hasPrefix("/") {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            if getcwd(&buffer, buffer.count) != nil {
-                let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                full = cwd + "/" + path
-            }
-        }
-        var parts: [Substring] = []
-        for part in full.split(separator: "/") {
-            switch part {
-            case ".": continue
-            case "..": if !parts.isEmpty { parts.removeLast() }
-            default: parts.append(part)
-            }
-        }
-        return "/" + parts.joined(separator: "/")
     }
 
     /// Calls `body` with successive blocks of the (decompressed) content of `path`.

@@ -1,0 +1,272 @@
+import Foundation
+import Testing
+
+/// The commands a user runs to write and try rules, run as the built binary.
+@Suite struct CLITests {
+    @Test func checkPointsAtEveryBrokenLine() throws {
+        let directory = try CLITemporaryDirectory()
+        try directory.write(
+            "tailtrack.yml",
+            """
+            batch:
+              max_bytes: 900KB
+              flush_intervl: 2s
+            sources:
+              - name: app
+                paths: ["logs/*.log"]
+            rules:
+              - include: "rules/*.yml"
+            """
+        )
+        try directory.write(
+            "rules/shop.yml",
+            """
+            - name: purchase
+              sources: [ap]
+              match: 'checkout user_id=(?<user_id>\\d+'
+              operation: { action: event, identifiers: { id: "{{user_id}}" }, name: purchase }
+            - name: login
+              parse: json
+              operation:
+                action: identfy
+                identifiers: { id: "{{user.id | lowr}}" }
+            """
+        )
+        let result = try CLIRun.tailtrack(["check", "--config", directory.path("tailtrack.yml")])
+        #expect(result.status == 1)
+        let config = directory.path("tailtrack.yml")
+        let rules = directory.path("rules/shop.yml")
+        #expect(
+            result.stderrLines == [
+                "\(config):2: batch.max_bytes: 900000 is above Track's limit of 500000 bytes",
+                "\(config):3: batch: unknown key \"flush_intervl\" (did you mean \"flush_interval\"?)",
+                "\(rules):2: rule \"purchase\": sources: no source is named \"ap\" (did you mean \"app\"?)",
+                "\(rules):3: rule \"purchase\": match: invalid regex at offset 31: missing closing parenthesis",
+                "\(rules):8: rule \"login\": operation.action: \"identfy\" is not a person action (did you mean \"identify\"?); person actions are add_device, add_relationships, delete, delete_device, delete_relationships, event, identify, merge, page, screen, suppress, unsuppress",
+                "\(config): track: missing required key \"site_id\"",
+                "\(config): track: missing required key \"api_key\" or \"api_key_file\"",
+                "7 errors in \(config)",
+            ])
+    }
+
+    @Test func checkAcceptsTheExampleWithCredentials() throws {
+        let result = try CLIRun.tailtrack(
+            ["check", "--config", CLIRun.packageRoot + "/examples/tailtrack.yml"],
+            environment: ["CIO_SITE_ID": "site", "CIO_API_KEY": "key-that-must-not-show"]
+        )
+        #expect(result.status == 0)
+        #expect(result.stdout == "ok: 3 sources, 12 rules, 17 rule tests\n")
+        #expect(!result.stdout.contains("key-that-must-not-show"))
+    }
+
+    @Test func checkWithoutCredentialsNamesTheVariables() throws {
+        let result = try CLIRun.tailtrack(["check", "--config", CLIRun.packageRoot + "/examples/tailtrack.yml"])
+        #expect(result.status == 1)
+        let config = CLIRun.packageRoot + "/examples/tailtrack.yml"
+        #expect(
+            result.stderrLines == [
+                "\(config):6: track.site_id: environment variable CIO_SITE_ID is not set",
+                "\(config):7: track.api_key: environment variable CIO_API_KEY is not set",
+                "2 errors in \(config)",
+            ])
+    }
+
+    @Test func testCommandRunsTheBundledRuleTests() throws {
+        let result = try CLIRun.tailtrack(["test", "--config", CLIRun.packageRoot + "/examples/tailtrack.yml"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasSuffix("17 passed, 0 failed\n"))
+    }
+
+    @Test func testCommandReportsAFailingCase() throws {
+        let directory = try CLITemporaryDirectory()
+        try directory.write(
+            "tailtrack.yml",
+            """
+            sources: [{ name: app, paths: ["x.log"] }]
+            rules:
+              - name: buy
+                match: 'buy user=(?<u>\\d+) amount=(?<a>\\S+)'
+                operation: { action: event, identifiers: { id: "{{u}}" }, name: buy, attributes: { amount: "{{a}}" } }
+                tests:
+                  - line: "buy user=7 amount=9.50"
+                    expect: { attributes: { amount: 9.5 } }
+            """
+        )
+        let result = try CLIRun.tailtrack(["test", "--config", directory.path("tailtrack.yml")])
+        #expect(result.status == 1)
+        #expect(
+            result.stdout.contains(
+                "FAIL buy tests[0] (\(directory.path("tailtrack.yml")):7): attributes.amount: expected 9.5 (a number), got \"9.50\" (a string)"
+            ))
+        #expect(result.stdout.hasSuffix("0 passed, 1 failed\n"))
+    }
+
+    @Test func dryRunPrintsExactOperationsForPlainAndGzipAndStdin() throws {
+        let directory = try CLITemporaryDirectory()
+        try directory.write(
+            "tailtrack.yml",
+            """
+            sources: [{ name: web, paths: ["logs/access.log*"] }]
+            rules:
+              - name: checkout
+                match: '^\\S+ \\S+ \\S+ \\[(?<time>[^\\]]+)\\] "GET /checkout\\?uid=(?<uid>\\d+)&total=(?<total>[0-9.]+) '
+                operation:
+                  action: event
+                  identifiers: { id: "{{uid}}" }
+                  name: checkout
+                  timestamp: { field: time, format: "%d/%b/%Y:%H:%M:%S %z" }
+                  attributes: { total: "{{total | float}}" }
+            """
+        )
+        let log = """
+            10.0.0.1 - - [22/Nov/2026:10:00:00 +0100] "GET /checkout?uid=42&total=19.90 HTTP/1.1" 200 5 "-" "x"
+            10.0.0.1 - - [22/Nov/2026:10:00:01 +0100] "GET /index.html HTTP/1.1" 200 5 "-" "x"
+            10.0.0.2 - - [22/Nov/2026:11:00:00 +0000] "GET /checkout?uid=7&total=5 HTTP/1.1" 200 5 "-" "x"
+
+            """
+        try directory.write("logs/access.log", log)
+        let plain = try CLIRun.tailtrack([
+            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("logs/access.log"),
+        ])
+        #expect(plain.status == 0)
+        let lines = plain.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"{"type":"person","action":"event","identifiers":{"id":"42"},"id":""#))
+        #expect(lines[0].hasSuffix(#"","name":"checkout","timestamp":1795338000,"attributes":{"total":19.9}}"#))
+        #expect(lines[1].hasSuffix(#"","name":"checkout","timestamp":1795345200,"attributes":{"total":5}}"#))
+        #expect(plain.stderr.contains("lines read: 3"))
+        #expect(plain.stderr.contains("rule checkout  matched 2  invalid 0"))
+        #expect(plain.stderr.contains("unmatched: 1"))
+
+        // The same content gzipped, and through stdin: the same ids (same content, same offsets).
+        let gzip = try CLIRun.run(
+            "/bin/sh",
+            ["-c", "gzip -c '\(directory.path("logs/access.log"))' > '\(directory.path("logs/access.log.1.gz"))'"])
+        #expect(gzip.status == 0)
+        let compressed = try CLIRun.tailtrack([
+            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("logs/access.log.1.gz"),
+        ])
+        #expect(compressed.stdout == plain.stdout)
+        let piped = try CLIRun.run(
+            "/bin/sh",
+            [
+                "-c",
+                "'\(CLIRun.binary)' dry-run --config '\(directory.path("tailtrack.yml"))' < '\(directory.path("logs/access.log"))'",
+            ])
+        #expect(piped.stdout == plain.stdout)
+        // Again: the ids are stable across runs.
+        let again = try CLIRun.tailtrack([
+            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("logs/access.log"),
+        ])
+        #expect(again.stdout == plain.stdout)
+    }
+
+    @Test func dryRunReportsRejectionsOnStderr() throws {
+        let directory = try CLITemporaryDirectory()
+        try directory.write(
+            "tailtrack.yml",
+            """
+            sources: [{ name: app, paths: ["app.log"] }]
+            rules:
+              - name: login
+                parse: json
+                where: { msg: login }
+                operation: { action: identify, identifiers: { id: "{{user}}" }, timestamp: { field: ts, format: unix_ms } }
+            """
+        )
+        try directory.write(
+            "app.log",
+            "{\"msg\":\"login\",\"user\":\"\",\"ts\":1795341600000}\n{\"msg\":\"login\",\"user\":\"3\",\"ts\":1795341600}\n"
+        )
+        let result = try CLIRun.tailtrack([
+            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("app.log"),
+        ])
+        #expect(result.status == 0)
+        #expect(result.stdout == "")
+        #expect(
+            result.stderr.contains(
+                "rejected: rule \"login\": \(directory.path("app.log")) offset 0: identifiers must have exactly one non-empty of id, email, phone, cio_id; none is set"
+            ))
+        #expect(
+            result.stderr.contains(
+                "rejected: rule \"login\": \(directory.path("app.log")) offset 45: timestamp 1795341 is not plausible unix seconds (expected 2000…2100); check the timestamp format"
+            ))
+    }
+
+    @Test func dryRunOfAMissingFileSaysSo() throws {
+        let result = try CLIRun.tailtrack([
+            "dry-run", "--config", CLIRun.packageRoot + "/examples/tailtrack.yml", "/nonexistent/x.log",
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("error: /nonexistent/x.log: No such file or directory"))
+    }
+}
+
+/// Runs the built `tailtrack` (or any program) and collects what it printed.
+enum CLIRun {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+    }
+
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary = packageRoot + "/.build/debug/tailtrack"
+
+    static func tailtrack(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(binary, arguments, environment: environment)
+    }
+
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var base = ProcessInfo.processInfo.environment
+        base["CIO_SITE_ID"] = nil
+        base["CIO_API_KEY"] = nil
+        process.environment = base.merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self)
+        )
+    }
+}
+
+/// A temporary directory removed when the test ends.
+final class CLITemporaryDirectory {
+    let root: String
+
+    init() throws {
+        root = NSTemporaryDirectory() + "tailtrack-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    func write(_ relative: String, _ text: String) throws {
+        let full = path(relative)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+}
