@@ -99,18 +99,14 @@ import Testing
         #expect(try CheckpointStore(stateDirectory: directory.path, logger: logger).entries.count == 2)
     }
 
-    @Test func loadsOneHundredThousandEntriesQuickly() throws {
+    /// Correctness at scale only: how fast it loads is measured by `tailtrack bench`, not asserted here.
+    @Test func loadsOneHundredThousandEntries() throws {
         let directory = try TemporaryDirectory()
         let store = try CheckpointStore(stateDirectory: directory.path, logger: logger)
         for index in 1...100_000 { store.update(entry(index)) }
         try store.save()
-        let clock = ContinuousClock()
-        var count = 0
-        let elapsed = clock.measure {
-            count = (try? CheckpointStore(stateDirectory: directory.path, logger: logger))?.entries.count ?? -1
-        }
-        #expect(count == 100_000)
-        #expect(elapsed < .seconds(3), "debug build; release must be under 1 s")
+        let loaded = try CheckpointStore(stateDirectory: directory.path, logger: logger)
+        #expect(loaded.entries.count == 100_000)
     }
 
     @Test func errorNamesPathAndCause() {
