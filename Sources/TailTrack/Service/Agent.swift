@@ -109,8 +109,12 @@ struct TailerService: Service {
     let tailer: Tailer
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await tailer.run()
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await tailer.run()
+            }
+        } catch is CancellationError {
+            // Stopping is what graceful shutdown asked for.
         }
     }
 }

@@ -55,6 +55,10 @@ public final class Tailer: Sendable {
     /// files stay open for the acknowledgements still to come; ``saveCheckpoint()`` then
     /// saves the final positions).
     public func run() async throws {
+        let watcher =
+            config.tail.useInotify
+            ? DirectoryWatcher(patterns: config.sources.flatMap(\.paths), logger: logger) : nil
+        defer { watcher?.stop() }
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         defer { pool.shutdownGracefully { _ in } }
@@ -76,7 +80,14 @@ public final class Tailer: Sendable {
             }
             if chunks.isEmpty && !more {
                 do {
-                    try await Task.sleep(for: config.tail.pollInterval)
+                    if let watcher {
+                        if await watcher.wait(upTo: config.tail.pollInterval) {
+                            core.withLock { $0.requestScan() }
+                        }
+                        if Task.isCancelled { break }
+                    } else {
+                        try await Task.sleep(for: config.tail.pollInterval)
+                    }
                 } catch {
                     break
                 }

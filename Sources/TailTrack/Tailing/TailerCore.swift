@@ -41,6 +41,11 @@ final class TailerCore {
     /// One round: re-scan when due, read from every file that may have data (rotated files
     /// of a family before the live one), flush and release finished files. Returns the
     /// chunks to deliver and whether more data is waiting.
+    /// Makes the next step re-scan and stat every file now (a watched directory changed).
+    func requestScan() {
+        lastScan = nil
+    }
+
     func step(now: ContinuousClock.Instant) -> (chunks: [LineChunk], more: Bool) {
         if lastScan.map({ $0.duration(to: now) >= config.tail.pollInterval }) ?? true {
             scan(now: now)

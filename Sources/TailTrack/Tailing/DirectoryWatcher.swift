@@ -1,0 +1,164 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// Wakes the tailer as soon as something changes in the directories its globs point into,
+/// using inotify; the tailer still polls on `tail.poll_interval` as a safety net.
+///
+/// Without it, a line appended to a followed file waits up to one poll interval. With it, the
+/// tailer sleeps until the kernel says a watched directory changed (a write, a create, a
+/// rename, a delete), so latency drops to the time of one read and an idle agent does no work
+/// between polls. When inotify cannot be used — not Linux, `inotify: false`, the per-user
+/// watch limit (`fs.inotify.max_user_watches`) reached, a directory that does not exist yet —
+/// the tailer simply polls; this is logged once.
+final class DirectoryWatcher: Sendable {
+    private let inotifyDescriptor: Int32
+    private let wakeDescriptor: Int32
+    private let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+    private let stopped = Atomic<Bool>(false)
+    /// The directories actually watched.
+    let watchedDirectories: [String]
+
+    /// Watches the directories of `patterns` (the longest leading part of each glob that has
+    /// no wildcard); `nil` when inotify is unavailable or no directory could be watched.
+    init?(patterns: [String], logger: Logger) {
+        let directories = Set(patterns.map(Self.directory(ofGlob:))).sorted()
+        let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard descriptor >= 0 else {
+            logger.notice(
+                "inotify is not available; following files by polling",
+                metadata: ["error": "\(String(cString: strerror(errno)))"])
+            return nil
+        }
+        let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB)
+        var watched: [String] = []
+        for directory in directories {
+            if inotify_add_watch(descriptor, directory, mask) >= 0 {
+                watched.append(directory)
+            } else {
+                let reason =
+                    errno == ENOSPC
+                    ? "the inotify watch limit is reached (fs.inotify.max_user_watches)"
+                    : String(cString: strerror(errno))
+                logger.notice(
+                    "Cannot watch a directory with inotify; it is polled instead",
+                    metadata: ["file.path": "\(directory)", "error": "\(reason)"])
+            }
+        }
+        guard !watched.isEmpty else {
+            close(descriptor)
+            return nil
+        }
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        for end in pipeEnds {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
+        }
+        inotifyDescriptor = descriptor
+        wakeDescriptor = pipeEnds[1]
+        watchedDirectories = watched
+        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let thread = WatcherThread(inotify: descriptor, wake: pipeEnds[0], continuation: continuation)
+        thread.start()
+    }
+
+    deinit {
+        stop()
+        close(inotifyDescriptor)
+    }
+
+    /// Waits until a watched directory changes (`true`) or `timeout` passes (`false`),
+    /// whichever is first.
+    func wait(upTo timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [signals] in
+                var iterator = signals.makeAsyncIterator()
+                return await iterator.next() != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Stops the watching thread.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        var one: UInt8 = 1
+        _ = write(wakeDescriptor, &one, 1)
+        close(wakeDescriptor)
+        continuation.finish()
+    }
+
+    /// `/var/log/app/*.log` → `/var/log/app`; `/var/log/*/x.log` → `/var/log`.
+    static func directory(ofGlob pattern: String) -> String {
+        var parts = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast()
+        if let wildcard = parts.firstIndex(where: { $0.contains { "*?[".contains($0) } }) {
+            parts.removeSubrange(wildcard...)
+        }
+        let directory = parts.joined(separator: "/")
+        return directory.isEmpty ? "/" : directory
+    }
+}
+
+/// The thread that blocks in `poll` on the inotify descriptor and signals the tailer.
+private final class WatcherThread: Sendable {
+    let inotify: Int32
+    let wake: Int32
+    let continuation: AsyncStream<Void>.Continuation
+
+    init(inotify: Int32, wake: Int32, continuation: AsyncStream<Void>.Continuation) {
+        self.inotify = inotify
+        self.wake = wake
+        self.continuation = continuation
+    }
+
+    func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                guard let argument else { return nil }
+                let watcher = Unmanaged<WatcherThread>.fromOpaque(argument).takeRetainedValue()
+                watcher.loop()
+                return nil
+            }, box.toOpaque())
+        if result == 0 {
+            pthread_detach(thread)
+        } else {
+            box.release()
+        }
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var descriptors = [
+            pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            let ready = poll(&descriptors, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if descriptors[1].revents != 0 { break }
+            if descriptors[0].revents != 0 {
+                // Drain every pending event: one wake-up covers them all.
+                while buffer.withUnsafeMutableBytes({ read(inotify, $0.baseAddress, $0.count) }) > 0 {}
+                continuation.yield()
+            }
+        }
+        close(wake)
+    }
+}
