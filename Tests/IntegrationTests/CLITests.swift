@@ -198,7 +198,9 @@ import Testing
             "dry-run", "--config", CLIRun.packageRoot + "/examples/tailtrack.yml", "/nonexistent/x.log",
         ])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("error: /nonexistent/x.log: No such file or directory"))
+        #expect(
+            result.stderr.contains(
+                "error: /nonexistent/x.log: could not open /nonexistent/x.log: No such file or directory (errno 2)"))
     }
 }
 

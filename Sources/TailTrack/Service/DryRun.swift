@@ -1,4 +1,3 @@
-import CZlib
 import Glibc
 
 /// `tailtrack dry-run`: runs the rules over files (plain or `.gz`) or standard input and
@@ -45,6 +44,9 @@ public struct DryRun {
     }
 
     /// Runs over `paths` (standard input when empty or `-`).
+    ///
+    /// Files go through the daemon's own readers and line framer, so what dry-run prints is
+    /// what `run` would send for the same bytes (same offsets, same ids, same skipped lines).
     /// - Parameters:
     ///   - output: receives each operation's JSON line (with its newline).
     ///   - diagnostics: receives one line per rejected operation (rule, file, offset, reason).
@@ -59,25 +61,12 @@ public struct DryRun {
         let readTime = Int64(time(nil))
         for path in paths.isEmpty ? ["-"] : paths {
             let sourceName = source ?? matchingSource(for: path)
-            var framer = SimpleLineFramer(maxLineBytes: config.tail.maxLineBytes)
+            var framer = LineFramer(maxLineBytes: config.tail.maxLineBytes)
             var fingerprint: FileFingerprint?
             var head: [UInt8] = []
-            try forEachBlock(of: path) { block in
-                if fingerprint == nil {
-                    head += block.prefix(FileFingerprint.headLimit)
-                    fingerprint = head.withUnsafeBytes { FileFingerprint.compute(head: $0) }
-                }
-                framer.append(block)
-                process(&framer, final: false)
-            }
-            if fingerprint == nil {
-                fingerprint = (head + [UInt8(ascii: "\n")]).withUnsafeBytes { FileFingerprint.compute(head: $0) }
-            }
-            process(&framer, final: true)
-            overlong += framer.overlongLines
 
-            func process(_ framer: inout SimpleLineFramer, final: Bool) {
-                guard let (bytes, lines, end) = framer.takeLines(final: final), !lines.isEmpty else { return }
+            func process(_ framer: inout LineFramer) {
+                guard let (bytes, lines, end) = framer.takeChunk(), !lines.isEmpty else { return }
                 let chunk = LineChunk(
                     source: sourceName ?? "",
                     path: path,
@@ -101,6 +90,21 @@ public struct DryRun {
                     )
                 }
             }
+
+            try forEachBlock(of: path) { block in
+                if fingerprint == nil {
+                    head += block.prefix(FileFingerprint.headLimit - head.count)
+                    fingerprint = head.withUnsafeBytes { FileFingerprint.compute(head: $0) }
+                }
+                framer.append(block)
+                process(&framer)
+            }
+            if fingerprint == nil {
+                fingerprint = (head + [UInt8(ascii: "\n")]).withUnsafeBytes { FileFingerprint.compute(head: $0) }
+            }
+            framer.flushPartial()
+            process(&framer)
+            overlong += framer.skippedLines
         }
         return Summary(
             stats: evaluator.stats, ruleNames: ruleSet.rules.map(\.name), rejected: rejected, overlongLines: overlong)
@@ -118,40 +122,79 @@ public struct DryRun {
         return nil
     }
 
-    /// Calls `body` with successive blocks of the (decompressed) content of `path`.
-    private func forEachBlock(of path: String, _ body: ([UInt8]) -> Void) throws(InputError) {
-        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw InputError(path: path, message: String(cString: strerror(errno))) }
-        defer { if fd != STDIN_FILENO { close(fd) } }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var inflater: GzipInflater?
-        var first = true
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw InputError(path: path, message: String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            let block = Array(buffer[0..<count])
-            if first {
-                first = false
-                if block.count >= 2, block[0] == 0x1F, block[1] == 0x8B { inflater = GzipInflater() }
-            }
-            if var active = inflater {
-                do {
-                    try active.inflate(block, into: body)
-                } catch {
-                    throw InputError(path: path, message: error.description)
+    /// Calls `body` with successive blocks of the (decompressed) content of `path`, `-` being
+    /// standard input (a gzip stream there is spooled to a temporary file first).
+    private func forEachBlock(of path: String, _ body: (UnsafeRawBufferPointer) -> Void) throws(InputError) {
+        if path == "-" {
+            try forEachBlockOfStandardInput(body)
+            return
+        }
+        do {
+            let reader: any LogFileReader =
+                FileIdentity.isGzip(path: path) ? try GzipFileReader(path: path) : try PlainFileReader(path: path)
+            defer { reader.close() }
+            while true {
+                switch try reader.read(maxBytes: 1 << 20, body) {
+                case .bytes: continue
+                case .endOfData: return
+                case .truncated:
+                    throw InputError(
+                        path: path,
+                        message: "the gzip stream is truncated (no footer): the file may still be being written")
                 }
-                inflater = active
-            } else {
-                body(block)
+            }
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw InputError(path: path, message: "\(error)")
+        }
+    }
+
+    private func forEachBlockOfStandardInput(_ body: (UnsafeRawBufferPointer) -> Void) throws(InputError) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var spool: (path: String, descriptor: Int32)?
+        defer {
+            if let spool {
+                close(spool.descriptor)
+                unlink(spool.path)
             }
         }
-        if let inflater, !inflater.isAtMemberEnd {
-            throw InputError(
-                path: path, message: "the gzip stream is truncated (no footer): the file may still be being written")
+        var first = true
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw InputError(path: "-", message: String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            if first {
+                first = false
+                if count >= 2, buffer[0] == 0x1F, buffer[1] == 0x8B {
+                    var template = Array("/tmp/tailtrack-dry-run-XXXXXX".utf8CString)
+                    let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                        guard let base = buffer.baseAddress else { return -1 }
+                        return mkstemp(base)
+                    }
+                    guard descriptor >= 0 else {
+                        throw InputError(
+                            path: "-", message: "cannot spool gzip input: \(String(cString: strerror(errno)))")
+                    }
+                    spool = (
+                        String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self), descriptor
+                    )
+                }
+            }
+            if let spool {
+                let written = buffer.withUnsafeBytes { write(spool.descriptor, $0.baseAddress, count) }
+                guard written == count else {
+                    throw InputError(path: "-", message: "cannot spool gzip input: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            }
+        }
+        if let spool {
+            try forEachBlock(of: spool.path, body)
         }
     }
 }
@@ -163,125 +206,5 @@ extension RuleEvaluator {
         var copy = chunk
         copy.source = RuleEvaluator.anySource
         return process(copy, readTime: readTime)
-    }
-}
-
-/// Splits a byte stream into lines for dry-run.
-struct SimpleLineFramer {
-    let maxLineBytes: Int
-    private var pending: [UInt8] = []
-    private var pendingOffset: UInt64 = 0
-    private var skipping = false
-    private(set) var overlongLines = 0
-
-    init(maxLineBytes: Int) {
-        self.maxLineBytes = maxLineBytes
-    }
-
-    mutating func append(_ block: [UInt8]) {
-        pending += block
-    }
-
-    /// The complete lines buffered so far (all of it when `final`), as a buffer, spans, and
-    /// the offset after the last line.
-    mutating func takeLines(final: Bool) -> ([UInt8], [LineSpan], UInt64)? {
-        var lines: [LineSpan] = []
-        var start = 0
-        var index = 0
-        let count = pending.count
-        pending.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while index < count {
-                guard let found = memchr(base + index, Int32(UInt8(ascii: "\n")), count - index) else { break }
-                let newline = base.distance(to: UnsafeRawPointer(found))
-                var end = newline
-                if end > start, raw[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-                if skipping {
-                    skipping = false
-                } else if end - start > maxLineBytes {
-                    overlongLines += 1
-                } else {
-                    lines.append(LineSpan(start: start, length: end - start, fileOffset: pendingOffset + UInt64(start)))
-                }
-                start = newline + 1
-                index = start
-            }
-        }
-        if final, start < count {
-            if !skipping, count - start <= maxLineBytes {
-                lines.append(LineSpan(start: start, length: count - start, fileOffset: pendingOffset + UInt64(start)))
-            }
-            start = count
-        }
-        let bytes = pending
-        let end = pendingOffset + UInt64(start)
-        pending.removeFirst(start)
-        pendingOffset = end
-        if pending.count > maxLineBytes {
-            overlongLines += 1
-            skipping = true
-            pendingOffset += UInt64(pending.count)
-            pending.removeAll()
-        }
-        return (bytes, lines, end)
-    }
-}
-
-/// Streaming gzip decompression (multi-member) with zlib.
-struct GzipInflater {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    private var stream = z_stream()
-    private var initialised = false
-    private(set) var isAtMemberEnd = false
-
-    mutating func inflate(_ input: [UInt8], into body: ([UInt8]) -> Void) throws(Failure) {
-        var output = [UInt8](repeating: 0, count: 1 << 18)
-        var input = input
-        var failure: Failure?
-        input.withUnsafeMutableBytes { inputBuffer in
-            guard let inputBase = inputBuffer.baseAddress else { return }
-            var offset = 0
-            while offset < inputBuffer.count {
-                if !initialised {
-                    stream = z_stream()
-                    guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
-                    else {
-                        failure = Failure(description: "zlib could not start")
-                        return
-                    }
-                    initialised = true
-                    isAtMemberEnd = false
-                }
-                stream.next_in = inputBase.advanced(by: offset).assumingMemoryBound(to: Bytef.self)
-                stream.avail_in = uInt(inputBuffer.count - offset)
-                var status: Int32 = Z_OK
-                repeat {
-                    let produced: Int = output.withUnsafeMutableBytes { outputBuffer in
-                        guard let outputBase = outputBuffer.baseAddress else { return 0 }
-                        stream.next_out = outputBase.assumingMemoryBound(to: Bytef.self)
-                        stream.avail_out = uInt(outputBuffer.count)
-                        status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                        return outputBuffer.count - Int(stream.avail_out)
-                    }
-                    if produced > 0 { body(Array(output[0..<produced])) }
-                } while status == Z_OK && stream.avail_out == 0
-                let consumed = (inputBuffer.count - offset) - Int(stream.avail_in)
-                offset += consumed
-                if status == Z_STREAM_END {
-                    inflateEnd(&stream)
-                    initialised = false
-                    isAtMemberEnd = true
-                } else if status != Z_OK && status != Z_BUF_ERROR {
-                    failure = Failure(description: "not a valid gzip stream (zlib error \(status))")
-                    return
-                } else if consumed == 0 && status == Z_BUF_ERROR {
-                    return
-                }
-            }
-        }
-        if let failure { throw failure }
     }
 }
