@@ -6,26 +6,34 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the agent: follow the sources, send operations, save positions. Logs to stderr.",
-        discussion: "Exits 0 on SIGTERM or SIGINT after flushing what is queued and saving positions."
+        discussion: """
+            Exits 0 on SIGTERM or SIGINT after flushing what is queued and saving positions. SIGHUP \
+            reloads the rules and log_level (a config that fails `tailtrack check` is rejected and the \
+            running rules kept). Under systemd (Type=notify) it reports READY, STATUS, RELOADING, \
+            STOPPING and watchdog pings on $NOTIFY_SOCKET, and logs with journald priorities.
+            """
     )
 
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let report = ConfigCheck.load(path: options.config, environment: processEnvironment(), requireCredentials: true)
+        let environment = processEnvironment()
+        let report = ConfigCheck.load(path: options.config, environment: environment, requireCredentials: true)
         guard let config = report.config, let ruleSet = report.ruleSet, report.isValid else {
             for problem in report.problems { Output.err(problem) }
             throw ExitCode(1)
         }
-        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        let level = LogLevelControl(Logger.Level(rawValue: config.logLevel) ?? .info)
+        let journal = JournalLogHandler.isJournalStream(environment: environment)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            JournalLogHandler(label: label, control: level, journal: journal)
         }
         let logger = Logger(label: "tailtrack")
+        let agent = Agent(
+            config: config, ruleSet: ruleSet, logger: logger, logLevel: level,
+            notifier: SystemdNotifier(environment: environment))
         do {
-            try await Agent(config: config, ruleSet: ruleSet, logger: logger).run()
+            try await agent.run()
         } catch {
             logger.critical("Stopped by an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -14,11 +14,24 @@ public struct Agent: Sendable {
     public let config: TailTrackConfig
     public let ruleSet: RuleSet
     public let logger: Logger
+    /// The level the process's log handlers read; a reload sets it from `log_level`.
+    public var logLevel: LogLevelControl?
+    /// systemd's notify socket (does nothing when not started by systemd).
+    public var notifier: SystemdNotifier
+    /// The environment `${VAR}`s of a reloaded config are read from.
+    public var environment: @Sendable () -> [String: String]
 
-    public init(config: TailTrackConfig, ruleSet: RuleSet, logger: Logger) {
+    public init(
+        config: TailTrackConfig, ruleSet: RuleSet, logger: Logger, logLevel: LogLevelControl? = nil,
+        notifier: SystemdNotifier = SystemdNotifier(environment: [:]),
+        environment: @escaping @Sendable () -> [String: String] = ProcessEnvironment.current
+    ) {
         self.config = config
         self.ruleSet = ruleSet
         self.logger = logger
+        self.logLevel = logLevel
+        self.notifier = notifier
+        self.environment = environment
     }
 
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then saves positions.
@@ -29,27 +42,43 @@ public struct Agent: Sendable {
             await router.acknowledge(file: file, offset: offset)
         }
         let sink: any OperationSink
+        let deliveryStats: @Sendable () async -> DeliveryStats
         var client: TrackClient?
         switch config.output {
         case .file(let path):
-            sink = FileOutputSink(
+            let fileSink = FileOutputSink(
                 path: path,
                 stateDirectory: config.stateDirectory,
                 deadLetter: config.deadLetter,
                 logger: logger,
                 acknowledge: acknowledge
             )
+            sink = fileSink
+            deliveryStats = { await fileSink.statistics() }
         case .track:
             let trackClient = try TrackClient(settings: config.track, logger: logger)
             client = trackClient
-            sink = Batcher(config: config, client: trackClient, logger: logger, acknowledge: acknowledge)
+            let batcher = Batcher(config: config, client: trackClient, logger: logger, acknowledge: acknowledge)
+            sink = batcher
+            deliveryStats = { await batcher.statistics() }
         }
-        let rules = RuleStage(evaluator: ruleSet.makeEvaluator())
+        let rules = RuleStage(ruleSet: ruleSet)
         let tailer = Tailer(config: config, checkpoint: checkpoint, logger: logger) { chunk in
             let operations = rules.process(chunk)
             await sink.submit(operations)
         }
         router.attach(tailer)
+        let reloader = ConfigReloader(
+            running: config, rules: rules, logLevel: logLevel, notifier: notifier, environment: environment,
+            logger: logger)
+        let monitor = MetricsService(
+            config: config, notifier: notifier, logger: logger,
+            isReady: { await tailer.hasOpenedSources() },
+            probe: {
+                PipelineSnapshot(
+                    rules: rules.statistics(), delivery: await deliveryStats(), files: await tailer.status(),
+                    lostBytes: await tailer.lostBytes())
+            })
 
         let group = ServiceGroup(
             configuration: .init(
@@ -57,6 +86,10 @@ public struct Agent: Sendable {
                     .init(
                         service: DeliveryService(sink: sink, shutdownTimeout: config.shutdownTimeout, logger: logger)),
                     .init(service: TailerService(tailer: tailer)),
+                    .init(
+                        service: ReloadService(
+                            signals: await UnixSignalsSequence(trapping: .sighup), reloader: reloader)),
+                    .init(service: monitor),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -73,20 +106,6 @@ public struct Agent: Sendable {
         await client?.shutdown()
         try await tailer.saveCheckpoint()
         logger.info("Stopped; positions saved")
-    }
-}
-
-/// Runs the rules over chunks for the tailer's consumer: one evaluator, used by one task at a time.
-final class RuleStage: Sendable {
-    private let evaluator: Mutex<RuleEvaluator>
-
-    init(evaluator: sending RuleEvaluator) {
-        self.evaluator = Mutex(evaluator)
-    }
-
-    func process(_ chunk: LineChunk) -> OperationChunk {
-        let now = Int64(time(nil))
-        return evaluator.withLock { $0.process(chunk, readTime: now) }
     }
 }
 

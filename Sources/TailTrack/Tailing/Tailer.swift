@@ -111,6 +111,11 @@ public final class Tailer: Sendable {
         core.withLock { $0.status() }
     }
 
+    /// Whether the first scan is done: every source's files that exist are open.
+    public func hasOpenedSources() async -> Bool {
+        core.withLock { $0.firstScanDone }
+    }
+
     /// Bytes given up on: deleted files released past their limits, truncated files whose
     /// copy was not found.
     public func lostBytes() async -> UInt64 {

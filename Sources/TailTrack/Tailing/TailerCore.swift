@@ -16,7 +16,7 @@ final class TailerCore {
     private var nextKey: UInt64 = 1
     private var liveByPath: [PathKey: FileKey] = [:]
     private var knownPaths = Set<PathKey>()
-    private var firstScanDone = false
+    private(set) var firstScanDone = false
     private var lastScan: ContinuousClock.Instant?
     private var lastCollection: ContinuousClock.Instant?
     /// Bytes given up on (deleted files past their limits, truncated copies not found).

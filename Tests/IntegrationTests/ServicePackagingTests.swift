@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+/// `packaging/build-deb.sh` builds a .deb (from the debug binary here) that installs the
+/// binary, a unit systemd accepts, the config as conffiles, example rules and a man page.
+@Suite(.serialized) struct ServicePackagingTests {
+    private static let hasSystemdAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
+    private static let hasDpkgDeb = FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb")
+
+    private func buildDeb(into scratch: ServiceScratchDirectory) throws -> String {
+        let result = try serviceRun(
+            "/bin/bash",
+            [
+                servicePackageRoot + "/packaging/build-deb.sh", "--binary", serviceBinary, "--output",
+                scratch.file("out"), "--version", "1.2.3", "--fast",
+            ])
+        #expect(result.status == 0, "\(result.output)")
+        return result.output.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
+    func theDebHoldsTheBinaryUnitConffilesRulesAndManPage() throws {
+        let scratch = try ServiceScratchDirectory()
+        let deb = try buildDeb(into: scratch)
+        #expect(deb.hasPrefix(scratch.file("out") + "/tailtrack_1.2.3_"))
+        #expect(deb.hasSuffix(".deb"))
+
+        let info = try serviceRun("/usr/bin/dpkg-deb", ["-I", deb])
+        #expect(info.status == 0)
+        #expect(info.output.contains(" Package: tailtrack\n"))
+        #expect(info.output.contains(" Version: 1.2.3\n"))
+        #expect(info.output.contains(" Depends: libc6, libpcre2-8-0, zlib1g, libstdc++6, adduser\n"))
+        for script in ["postinst", "prerm", "postrm", "conffiles"] {
+            #expect(info.output.contains("  \(script)  "), "\(script) missing: \(info.output)")
+        }
+        let conffiles = try serviceRun("/usr/bin/dpkg-deb", ["-I", deb, "conffiles"])
+        #expect(
+            conffiles.output
+                == "/etc/tailtrack/tailtrack.yml\n/etc/tailtrack/environment\n/etc/tailtrack/rules.d/README\n")
+
+        let contents = try serviceRun("/usr/bin/dpkg-deb", ["-c", deb])
+        #expect(contents.status == 0)
+        let paths = Set(
+            contents.output.split(separator: "\n").compactMap { $0.split(separator: " ").last }.map(String.init))
+        let expected: Set<String> = [
+            "./usr/bin/tailtrack", "./usr/lib/systemd/system/tailtrack.service", "./etc/tailtrack/tailtrack.yml",
+            "./etc/tailtrack/environment", "./etc/tailtrack/rules.d/", "./etc/tailtrack/rules.d/README",
+            "./usr/share/man/man1/tailtrack.1.gz", "./usr/share/doc/tailtrack/README.Debian",
+            "./usr/share/doc/tailtrack/examples/rules/nginx.yml", "./usr/share/doc/tailtrack/examples/rules/logfmt.yml",
+            "./usr/share/doc/tailtrack/examples/rules/json-app.yml",
+        ]
+        #expect(expected.subtracting(paths).isEmpty, "missing: \(expected.subtracting(paths).sorted())")
+        #expect(contents.output.contains("-rwxr-xr-x root/root"))
+    }
+
+    @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
+    func theInstalledDefaultConfigPassesCheckWithCredentialsFromSystemd() throws {
+        let scratch = try ServiceScratchDirectory()
+        let deb = try buildDeb(into: scratch)
+        let root = scratch.file("root")
+        #expect(try serviceRun("/usr/bin/dpkg-deb", ["-x", deb, root]).status == 0)
+
+        // The default config includes /etc/tailtrack/rules.d; point it at the unpacked tree.
+        let config = try String(contentsOfFile: root + "/etc/tailtrack/tailtrack.yml", encoding: .utf8)
+        #expect(config.contains("api_key_file: api_key"))
+        try config.replacingOccurrences(of: "/etc/tailtrack/rules.d", with: root + "/etc/tailtrack/rules.d")
+            .write(toFile: scratch.file("tailtrack.yml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            atPath: scratch.file("credentials"), withIntermediateDirectories: true)
+        try "secret-key\n".write(toFile: scratch.file("credentials/api_key"), atomically: true, encoding: .utf8)
+
+        let missing = try serviceRun(
+            root + "/usr/bin/tailtrack", ["check", "--config", scratch.file("tailtrack.yml")],
+            environment: ["CREDENTIALS_DIRECTORY": scratch.file("credentials")])
+        #expect(missing.status == 1)
+        #expect(missing.output.contains("CIO_SITE_ID"), "\(missing.output)")
+        let clean = try serviceRun(
+            root + "/usr/bin/tailtrack", ["check", "--config", scratch.file("tailtrack.yml")],
+            environment: ["CIO_SITE_ID": "site", "CREDENTIALS_DIRECTORY": scratch.file("credentials")])
+        #expect(clean.status == 0, "\(clean.output)")
+        #expect(clean.output == "ok: 1 source, 0 rules, 0 rule tests\n")
+
+        let help = try serviceRun(root + "/usr/bin/tailtrack", ["run", "--help"])
+        #expect(help.output.contains("SIGHUP"))
+    }
+
+    @Test(
+        .enabled(if: hasDpkgDeb, "dpkg-deb is not installed"),
+        .enabled(if: hasSystemdAnalyze, "systemd-analyze is not installed; the unit is not verified"))
+    func systemdAnalyzeVerifiesTheInstalledUnit() throws {
+        let scratch = try ServiceScratchDirectory()
+        let deb = try buildDeb(into: scratch)
+        let root = scratch.file("root")
+        #expect(try serviceRun("/usr/bin/dpkg-deb", ["-x", deb, root]).status == 0)
+        let unit = try String(contentsOfFile: root + "/usr/lib/systemd/system/tailtrack.service", encoding: .utf8)
+        for line in [
+            "Type=notify", "WatchdogSec=30s", "Restart=on-failure", "User=tailtrack", "SupplementaryGroups=adm",
+            "StateDirectory=tailtrack", "ProtectSystem=strict", "ProtectHome=yes", "NoNewPrivileges=yes",
+            "PrivateTmp=yes", "ReadOnlyPaths=/var/log", "LoadCredential=api_key:/etc/tailtrack/api_key",
+            "ExecReload=/bin/kill -HUP $MAINPID",
+            "ExecStartPre=/usr/bin/tailtrack check --config /etc/tailtrack/tailtrack.yml",
+        ] {
+            #expect(unit.contains("\n" + line + "\n"), "\(line) missing")
+        }
+        // systemd checks that the commands exist: point them at the unpacked binary.
+        try unit.replacingOccurrences(of: "/usr/bin/tailtrack", with: root + "/usr/bin/tailtrack")
+            .write(toFile: scratch.file("tailtrack.service"), atomically: true, encoding: .utf8)
+        let verify = try serviceRun(
+            "/usr/bin/systemd-analyze", ["verify", "--man=no", scratch.file("tailtrack.service")])
+        #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.output == "", "systemd-analyze warned: \(verify.output)")
+    }
+}
