@@ -228,6 +228,11 @@ final class TailerCore {
             }
             // Another file now has the path: the one we read was rotated away.
             detach(file, now: now)
+            // Two rotations between two looks: the file in between is a newer sibling.
+            if let age = currentAge(of: file) {
+                adoptSiblings(
+                    source: source.name, family: path, newerThan: age, excluding: [], live: status, now: now)
+            }
             startLive(source: source, path: path, status: status, offset: 0, now: now)
             return
         }
@@ -367,6 +372,13 @@ final class TailerCore {
             )
         }
         knownPaths.insert(PathKey(source: source.name, path: path))
+        // Siblings newer than the newest saved file were rotated in while the agent was down:
+        // never read, so read whole (before the live file, which is newer still).
+        if liveOffset == nil && !entries.isEmpty {
+            let newest = rotated.map(\.age).max()
+            adoptSiblings(
+                source: source.name, family: path, newerThan: newest, excluding: claimed, live: status, now: now)
+        }
         if let liveOffset {
             startLive(source: source, path: path, status: status, offset: liveOffset, now: now)
         } else if !entries.isEmpty {
@@ -386,6 +398,48 @@ final class TailerCore {
             startLive(source: source, path: path, status: status, offset: 0, now: now)
         } else {
             startLive(source: source, path: path, status: status, offset: nil, now: now)
+        }
+    }
+
+    /// Where a detached file now is among its siblings: by inode, or for one compressed
+    /// since (and deleted), by fingerprint among the .gz siblings. `nil` when not found.
+    private func currentAge(of file: TailedFile) -> RotatedSiblings.Age? {
+        if file.age != .live { return file.age }
+        guard let fingerprint = file.fingerprint else { return nil }
+        return RotatedSiblings.list(of: file.family).last { sibling in
+            FileIdentity.isGzip(path: sibling.path) && FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint
+        }?.age
+    }
+
+    /// Follows from 0 the rotated siblings of `family` newer than `age` (all of them when
+    /// `nil`) that are not followed yet: files that were rotated in while the agent was not
+    /// looking (stopped, or two rotations within one poll interval), so never read. A .gz
+    /// with the fingerprint of a followed file is its compressed copy, not a new file.
+    private func adoptSiblings(
+        source: String, family: String, newerThan age: RotatedSiblings.Age?, excluding: Set<String>,
+        live: FileStatus, now: ContinuousClock.Instant
+    ) {
+        let followed = files.values.filter { $0.source == source && $0.family == family }
+        for sibling in RotatedSiblings.list(of: family) where !excluding.contains(sibling.path) {
+            if let age, sibling.age <= age { continue }
+            guard let status = try? FileStatus.of(path: sibling.path),
+                status.device != live.device || status.inode != live.inode,
+                !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
+            else { continue }
+            let fingerprint = FileIdentity.fingerprint(ofPath: sibling.path)
+            if FileIdentity.isGzip(path: sibling.path), let fingerprint,
+                followed.contains(where: { $0.fingerprint == fingerprint })
+            {
+                continue
+            }
+            guard let reader = try? openReader(path: sibling.path, offset: 0), let openStatus = try? reader.status()
+            else { continue }
+            logger.info(
+                "Found a rotated file never read; reading it from the start",
+                metadata: ["file.path": "\(sibling.path)"])
+            add(
+                source: source, family: family, age: sibling.age, path: sibling.path, status: openStatus,
+                fingerprint: fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
         }
     }
 
