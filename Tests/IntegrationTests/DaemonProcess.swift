@@ -7,6 +7,7 @@ final class DaemonProcess {
     let configPath: String
     let stderrPath: String
     private var process: Process?
+    private var starts = 0
 
     init(configPath: String, stderrPath: String) {
         self.configPath = configPath
@@ -23,6 +24,12 @@ final class DaemonProcess {
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         log.seekToEndOfFile()
+        starts += 1
+        if ProcessInfo.processInfo.environment["TAILTRACK_IT_KEEP"] != nil {
+            // Keep the positions each start saw, to look at a failure.
+            let positions = (configPath as NSString).deletingLastPathComponent + "/state/positions.json"
+            try? FileManager.default.copyItem(atPath: positions, toPath: positions + ".start\(starts)")
+        }
         let child = Process()
         child.executableURL = URL(fileURLWithPath: IntegrationEnvironment.binary)
         child.arguments = ["run", "--config", configPath]

@@ -230,8 +230,9 @@ final class TailerCore {
             detach(file, now: now)
             // Two rotations between two looks: the file in between is a newer sibling.
             if let age = currentAge(of: file) {
-                adoptSiblings(
-                    source: source.name, family: path, newerThan: age, excluding: [], live: status, now: now)
+                adoptSiblings(source: source.name, family: path, excluding: [], live: status, now: now) { sibling, _ in
+                    sibling > age
+                }
             }
             startLive(source: source, path: path, status: status, offset: 0, now: now)
             return
@@ -372,12 +373,16 @@ final class TailerCore {
             )
         }
         knownPaths.insert(PathKey(source: source.name, path: path))
-        // Siblings newer than the newest saved file were rotated in while the agent was down:
-        // never read, so read whole (before the live file, which is newer still).
-        if liveOffset == nil && !entries.isEmpty {
-            let newest = rotated.map(\.age).max()
-            adoptSiblings(
-                source: source.name, family: path, newerThan: newest, excluding: claimed, live: status, now: now)
+        // Siblings that no saved entry describes and that are newer than the newest saved
+        // file, or were written after the last save, were rotated in while the agent was down
+        // (or before it saw them): read them whole, before the live file.
+        if !entries.isEmpty {
+            let newest = liveOffset == nil ? rotated.map(\.age).max() : .live
+            let lastSave = entries.map(\.updated).max() ?? 0
+            adoptSiblings(source: source.name, family: path, excluding: claimed, live: status, now: now) {
+                age, status in
+                newest.map { age > $0 } ?? true || status.modified / 1_000_000_000 >= lastSave - 1
+            }
         }
         if let liveOffset {
             startLive(source: source, path: path, status: status, offset: liveOffset, now: now)
@@ -411,18 +416,17 @@ final class TailerCore {
         }?.age
     }
 
-    /// Follows from 0 the rotated siblings of `family` newer than `age` (all of them when
-    /// `nil`) that are not followed yet: files that were rotated in while the agent was not
-    /// looking (stopped, or two rotations within one poll interval), so never read. A .gz
-    /// with the fingerprint of a followed file is its compressed copy, not a new file.
+    /// Follows from 0 the rotated siblings of `family` that `isNew` accepts and that are not
+    /// followed yet: files that were rotated in while the agent was not looking (stopped, or
+    /// two rotations within one poll interval), so never read. A .gz with the fingerprint of
+    /// a followed file is its compressed copy, not a new file.
     private func adoptSiblings(
-        source: String, family: String, newerThan age: RotatedSiblings.Age?, excluding: Set<String>,
-        live: FileStatus, now: ContinuousClock.Instant
+        source: String, family: String, excluding: Set<String>, live: FileStatus, now: ContinuousClock.Instant,
+        where isNew: (RotatedSiblings.Age, FileStatus) -> Bool
     ) {
         let followed = files.values.filter { $0.source == source && $0.family == family }
         for sibling in RotatedSiblings.list(of: family) where !excluding.contains(sibling.path) {
-            if let age, sibling.age <= age { continue }
-            guard let status = try? FileStatus.of(path: sibling.path),
+            guard let status = try? FileStatus.of(path: sibling.path), isNew(sibling.age, status),
                 status.device != live.device || status.inode != live.inode,
                 !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
             else { continue }
