@@ -56,6 +56,8 @@ final class TailerCore {
             let family = PathKey(source: file.source, path: file.family)
             if blockedFamilies.contains(family) { continue }
             if file.readDue && !file.finished {
+                let skippedBefore = file.framer.skippedLines
+                defer { logSkippedLines(file, since: skippedBefore) }
                 do {
                     if let chunk = try file.read(
                         readBytes: config.tail.readBytes, chunkBytes: chunkBytes, chunkLines: chunkLines, now: now)
@@ -83,6 +85,19 @@ final class TailerCore {
         }
         let more = files.values.contains { $0.readDue && !$0.finished }
         return (chunks, more)
+    }
+
+    /// Logs lines the last read skipped as longer than `tail.max_line_bytes`: bad input is
+    /// counted and named, never silently dropped.
+    private func logSkippedLines(_ file: TailedFile, since before: Int) {
+        let skipped = file.framer.skippedLines - before
+        guard skipped > 0 else { return }
+        logger.warning(
+            "Skipped lines longer than tail.max_line_bytes",
+            metadata: [
+                "file.path": "\(file.path)", "lines.skipped": "\(skipped)",
+                "max_line_bytes": "\(config.tail.maxLineBytes)",
+            ])
     }
 
     /// Records an acknowledgement and updates the checkpoint entry.
@@ -194,6 +209,7 @@ final class TailerCore {
                 // The followed path is gone (renamed or deleted, not yet recreated).
                 if let key = liveByPath[PathKey(source: source.name, path: path)], let file = files[key] {
                     detach(file, now: now)
+                    adoptUnseenSiblings(source: source.name, family: path, live: nil, now: now)
                 }
             }
         }
@@ -228,12 +244,7 @@ final class TailerCore {
             }
             // Another file now has the path: the one we read was rotated away.
             detach(file, now: now)
-            // Two rotations between two looks: the file in between is a newer sibling.
-            if let age = currentAge(of: file) {
-                adoptSiblings(source: source.name, family: path, excluding: [], live: status, now: now) { sibling, _ in
-                    sibling > age
-                }
-            }
+            adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
             startLive(source: source, path: path, status: status, offset: 0, now: now)
             return
         }
@@ -241,6 +252,7 @@ final class TailerCore {
             resumeFamily(source: source, path: path, status: status, now: now)
             return
         }
+        adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
         if let entry = checkpoint.entry(
             for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
             let offset = verifiedOffset(entry, path: path)
@@ -416,18 +428,26 @@ final class TailerCore {
         }?.age
     }
 
+    /// Several rotations between two looks: the files that lived at the path in between are
+    /// siblings newer than the newest rotated file still followed, never seen. Reads them.
+    private func adoptUnseenSiblings(source: String, family: String, live: FileStatus?, now: ContinuousClock.Instant) {
+        let rotated = files.values.filter { $0.source == source && $0.family == family && !$0.isLive }
+        guard let newest = rotated.compactMap({ currentAge(of: $0) }).max() else { return }
+        adoptSiblings(source: source, family: family, excluding: [], live: live, now: now) { age, _ in age > newest }
+    }
+
     /// Follows from 0 the rotated siblings of `family` that `isNew` accepts and that are not
     /// followed yet: files that were rotated in while the agent was not looking (stopped, or
     /// two rotations within one poll interval), so never read. A .gz with the fingerprint of
     /// a followed file is its compressed copy, not a new file.
     private func adoptSiblings(
-        source: String, family: String, excluding: Set<String>, live: FileStatus, now: ContinuousClock.Instant,
+        source: String, family: String, excluding: Set<String>, live: FileStatus?, now: ContinuousClock.Instant,
         where isNew: (RotatedSiblings.Age, FileStatus) -> Bool
     ) {
         let followed = files.values.filter { $0.source == source && $0.family == family }
         for sibling in RotatedSiblings.list(of: family) where !excluding.contains(sibling.path) {
             guard let status = try? FileStatus.of(path: sibling.path), isNew(sibling.age, status),
-                status.device != live.device || status.inode != live.inode,
+                live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
                 !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
             else { continue }
             let fingerprint = FileIdentity.fingerprint(ofPath: sibling.path)
