@@ -69,7 +69,9 @@ struct LogrotateTests {
             directory: scenario.environment.root, logPath: scenario.log, directives: ["create", "olddir old"])
         try scenario.writer.append(10, to: scenario.log)
         try scenario.daemon.start()
-        try rotateRounds(scenario, logrotate: logrotate, kills: kills)
+        // A file moved to olddir before the agent ever saw it cannot be found: rotate only
+        // after the agent caught up (then it finishes the moved file through its descriptor).
+        try rotateRounds(scenario, logrotate: logrotate, kills: kills) { scenario.waitForDelivery() }
         scenario.finish()
     }
 

@@ -28,7 +28,7 @@ final class NumberedWriter {
         defer { close(fd) }
         var done = 0
         while done < bytes.count {
-            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + done }, bytes.count - done) }
             guard result > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             done += result
         }
