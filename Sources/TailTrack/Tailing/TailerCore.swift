@@ -61,6 +61,8 @@ final class TailerCore {
             let family = PathKey(source: file.source, path: file.family)
             if blockedFamilies.contains(family) { continue }
             if file.readDue && !file.finished {
+                let skippedBefore = file.framer.skippedLines
+                defer { logSkippedLines(file, since: skippedBefore) }
                 do {
                     if let chunk = try file.read(
                         readBytes: config.tail.readBytes, chunkBytes: chunkBytes, chunkLines: chunkLines, now: now)
@@ -88,6 +90,19 @@ final class TailerCore {
         }
         let more = files.values.contains { $0.readDue && !$0.finished }
         return (chunks, more)
+    }
+
+    /// Logs lines the last read skipped as longer than `tail.max_line_bytes`: bad input is
+    /// counted and named, never silently dropped.
+    private func logSkippedLines(_ file: TailedFile, since before: Int) {
+        let skipped = file.framer.skippedLines - before
+        guard skipped > 0 else { return }
+        logger.warning(
+            "Skipped lines longer than tail.max_line_bytes",
+            metadata: [
+                "file.path": "\(file.path)", "lines.skipped": "\(skipped)",
+                "max_line_bytes": "\(config.tail.maxLineBytes)",
+            ])
     }
 
     /// Records an acknowledgement and updates the checkpoint entry.
@@ -199,6 +214,7 @@ final class TailerCore {
                 // The followed path is gone (renamed or deleted, not yet recreated).
                 if let key = liveByPath[PathKey(source: source.name, path: path)], let file = files[key] {
                     detach(file, now: now)
+                    adoptUnseenSiblings(source: source.name, family: path, live: nil, now: now)
                 }
             }
         }
@@ -233,6 +249,7 @@ final class TailerCore {
             }
             // Another file now has the path: the one we read was rotated away.
             detach(file, now: now)
+            adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
             startLive(source: source, path: path, status: status, offset: 0, now: now)
             return
         }
@@ -240,6 +257,7 @@ final class TailerCore {
             resumeFamily(source: source, path: path, status: status, now: now)
             return
         }
+        adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
         if let entry = checkpoint.entry(
             for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
             let offset = verifiedOffset(entry, path: path)
@@ -372,6 +390,17 @@ final class TailerCore {
             )
         }
         knownPaths.insert(PathKey(source: source.name, path: path))
+        // Siblings that no saved entry describes and that are newer than the newest saved
+        // file, or were written after the last save, were rotated in while the agent was down
+        // (or before it saw them): read them whole, before the live file.
+        if !entries.isEmpty {
+            let newest = liveOffset == nil ? rotated.map(\.age).max() : .live
+            let lastSave = entries.map(\.updated).max() ?? 0
+            adoptSiblings(source: source.name, family: path, excluding: claimed, live: status, now: now) {
+                age, status in
+                newest.map { age > $0 } ?? true || status.modified / 1_000_000_000 >= lastSave - 1
+            }
+        }
         if let liveOffset {
             startLive(source: source, path: path, status: status, offset: liveOffset, now: now)
         } else if !entries.isEmpty {
@@ -391,6 +420,55 @@ final class TailerCore {
             startLive(source: source, path: path, status: status, offset: 0, now: now)
         } else {
             startLive(source: source, path: path, status: status, offset: nil, now: now)
+        }
+    }
+
+    /// Where a detached file now is among its siblings: by inode, or for one compressed
+    /// since (and deleted), by fingerprint among the .gz siblings. `nil` when not found.
+    private func currentAge(of file: TailedFile) -> RotatedSiblings.Age? {
+        if file.age != .live { return file.age }
+        guard let fingerprint = file.fingerprint else { return nil }
+        return RotatedSiblings.list(of: file.family).last { sibling in
+            FileIdentity.isGzip(path: sibling.path) && FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint
+        }?.age
+    }
+
+    /// Several rotations between two looks: the files that lived at the path in between are
+    /// siblings newer than the newest rotated file still followed, never seen. Reads them.
+    private func adoptUnseenSiblings(source: String, family: String, live: FileStatus?, now: ContinuousClock.Instant) {
+        let rotated = files.values.filter { $0.source == source && $0.family == family && !$0.isLive }
+        guard let newest = rotated.compactMap({ currentAge(of: $0) }).max() else { return }
+        adoptSiblings(source: source, family: family, excluding: [], live: live, now: now) { age, _ in age > newest }
+    }
+
+    /// Follows from 0 the rotated siblings of `family` that `isNew` accepts and that are not
+    /// followed yet: files that were rotated in while the agent was not looking (stopped, or
+    /// two rotations within one poll interval), so never read. A .gz with the fingerprint of
+    /// a followed file is its compressed copy, not a new file.
+    private func adoptSiblings(
+        source: String, family: String, excluding: Set<String>, live: FileStatus?, now: ContinuousClock.Instant,
+        where isNew: (RotatedSiblings.Age, FileStatus) -> Bool
+    ) {
+        let followed = files.values.filter { $0.source == source && $0.family == family }
+        for sibling in RotatedSiblings.list(of: family) where !excluding.contains(sibling.path) {
+            guard let status = try? FileStatus.of(path: sibling.path), isNew(sibling.age, status),
+                live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
+                !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
+            else { continue }
+            let fingerprint = FileIdentity.fingerprint(ofPath: sibling.path)
+            if FileIdentity.isGzip(path: sibling.path), let fingerprint,
+                followed.contains(where: { $0.fingerprint == fingerprint })
+            {
+                continue
+            }
+            guard let reader = try? openReader(path: sibling.path, offset: 0), let openStatus = try? reader.status()
+            else { continue }
+            logger.info(
+                "Found a rotated file never read; reading it from the start",
+                metadata: ["file.path": "\(sibling.path)"])
+            add(
+                source: source, family: family, age: sibling.age, path: sibling.path, status: openStatus,
+                fingerprint: fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
         }
     }
 

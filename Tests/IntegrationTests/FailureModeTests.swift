@@ -1,0 +1,264 @@
+import Foundation
+import Testing
+
+/// The scenarios of `FAILURE-MODES.md` against the real daemon (sizes scaled down to keep
+/// the suite within a few minutes on two cores).
+@Suite(.serialized)
+struct FailureModeTests {
+    /// Row 1: flat-out writing with rename+create rotation every few thousand lines, agent
+    /// killed now and then: every line arrives, each with one id.
+    @Test func fastRenameRotationWithKills() throws {
+        let scenario = try Scenario("row1")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.daemon.start()
+        for round in 0..<10 {
+            for _ in 0..<5 { try scenario.writer.append(1000, to: scenario.log) }
+            try FileManager.default.moveItem(atPath: scenario.log, toPath: scenario.log + datedSuffix(round))
+            if round % 4 == 3 { try scenario.killAtRandomMoment() }
+        }
+        try scenario.writer.append(100, to: scenario.log)
+        scenario.finish()
+    }
+
+    /// Row 2: many rotations in a second, two inside one poll interval, the new file briefly
+    /// mode 000: ingestion continues.
+    @Test func manyRotationsInOneSecond() throws {
+        let scenario = try Scenario("row2")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.writer.append(10, to: scenario.log)
+        try scenario.daemon.start()
+        scenario.waitForDelivery()
+        for rotation in 1...100 {
+            try scenario.writer.append(20, to: scenario.log)
+            try FileManager.default.moveItem(atPath: scenario.log, toPath: scenario.log + datedSuffix(rotation))
+            if rotation % 10 == 0 {
+                _ = FileManager.default.createFile(
+                    atPath: scenario.log, contents: nil, attributes: [.posixPermissions: 0])
+                usleep(100_000)
+                chmod(scenario.log, 0o644)
+            }
+            usleep(10_000)
+        }
+        try scenario.writer.append(100, to: scenario.log)
+        scenario.finish()
+    }
+
+    /// Row 3: delete and recreate the file until an inode repeats, with the agent running and
+    /// stopped: the new file is read from 0, never at the stale offset.
+    @Test func inodeReuseReadsNewFileFromZero() throws {
+        let scenario = try Scenario("row3")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.writer.append(200, to: scenario.log)
+        try scenario.daemon.start()
+        var seen = Set<UInt64>()
+        var repeats = 0
+        for attempt in 0..<60 where repeats < 3 {
+            scenario.waitForDelivery()
+            let stopped = attempt % 2 == 1
+            if stopped { #expect(scenario.daemon.terminate() == 0) }
+            try FileManager.default.removeItem(atPath: scenario.log)
+            // A shorter file than the one before: a stale offset would skip all of it.
+            try scenario.writer.append(50 + attempt % 7, to: scenario.log)
+            if let number = inode(of: scenario.log), !seen.insert(number).inserted { repeats += 1 }
+            if stopped { try scenario.daemon.start() }
+        }
+        #expect(repeats > 0, "no inode was reused; the scenario did not happen")
+        scenario.finish(allowDuplicates: false)
+    }
+
+    /// Row 6: kill in the middle of reading a .gz; a .gz still being written (truncated)
+    /// when the agent starts; a multi-member .gz.
+    @Test func gzipEdgeCases() throws {
+        let scenario = try Scenario("row6")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.writer.append(100, to: scenario.log)
+        try scenario.daemon.start()
+        scenario.waitForDelivery()
+        #expect(scenario.daemon.terminate() == 0)
+        // The followed file gets more lines, then is compressed in two members, written in
+        // two steps while the agent starts.
+        try scenario.writer.append(30000, to: scenario.log)
+        let plain = try Data(contentsOf: URL(fileURLWithPath: scenario.log))
+        let half = plain.firstIndex(of: 0x0A, after: plain.count / 2)
+        let gz = try gzip(plain[..<half]) + gzip(plain[half...])
+        try FileManager.default.removeItem(atPath: scenario.log)
+        let gzPath = scenario.log + ".1.gz"
+        try Data(gz.prefix(gz.count / 3)).write(to: URL(fileURLWithPath: gzPath))
+        try scenario.writer.append(100, to: scenario.log)
+        try scenario.daemon.start()
+        usleep(500_000)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: gzPath))
+        handle.seekToEndOfFile()
+        handle.write(Data(gz.dropFirst(gz.count / 3)))
+        try handle.close()
+        // Killed while reading the .gz.
+        _ = eventually { scenario.delivered.ids.count > 5000 }
+        scenario.daemon.kill9()
+        try scenario.daemon.start()
+        scenario.finish()
+    }
+
+    /// Row 7: kill -9 in a loop while positions are written; then the state file replaced by
+    /// an empty, a NUL-filled and a half file: the agent starts, logs the cause, sets the bad
+    /// file aside.
+    @Test func corruptStateFile() throws {
+        let scenario = try Scenario("row7")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.daemon.start()
+        for _ in 0..<8 {
+            try scenario.writer.append(2000, to: scenario.log)
+            try scenario.killAtRandomMoment(upTo: 800)
+        }
+        scenario.waitForDelivery()
+        let positions = scenario.environment.positions
+        let corruptions: [(String, Data)] = [
+            ("empty", Data()),
+            ("NUL-filled", Data(repeating: 0, count: 4096)),
+            (
+                "half",
+                (try? Data(contentsOf: URL(fileURLWithPath: positions))).map { $0.prefix($0.count / 2) } ?? Data()
+            ),
+        ]
+        for (index, corruption) in corruptions.enumerated() {
+            scenario.daemon.kill9()
+            try corruption.1.write(to: URL(fileURLWithPath: positions))
+            try scenario.writer.append(100, to: scenario.log)
+            try scenario.daemon.start()
+            let logged = eventually {
+                scenario.daemon.stderr.components(separatedBy: "Positions file is corrupt").count > index + 1
+            }
+            #expect(logged, "\(corruption.0) state file: cause not logged")
+            let aside = (try? FileManager.default.contentsOfDirectory(atPath: scenario.environment.state))?.filter {
+                $0.hasPrefix("positions.json.corrupt-")
+            }
+            #expect(aside?.isEmpty == false, "\(corruption.0) state file not set aside")
+            scenario.waitForDelivery()
+        }
+        scenario.finish()
+    }
+
+    /// Row 10: a 10 MB line is skipped (and logged); later lines flow; the saved offset is
+    /// exactly the end of the file.
+    @Test func tenMegabyteLine() throws {
+        let scenario = try Scenario("row10")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.writer.append(100, to: scenario.log)
+        try scenario.daemon.start()
+        var long = [UInt8](repeating: UInt8(ascii: "z"), count: 10 << 20)
+        long.append(UInt8(ascii: "\n"))
+        try scenario.writer.appendRaw(long, to: scenario.log)
+        try scenario.writer.append(100, to: scenario.log)
+        scenario.waitForDelivery()
+        scenario.daemon.kill9()
+        try scenario.writer.append(100, to: scenario.log)
+        try scenario.daemon.start()
+        scenario.finish()
+        let size = (try? FileManager.default.attributesOfItem(atPath: scenario.log)[.size] as? Int) ?? -1
+        let saved = (try? String(contentsOfFile: scenario.environment.positions, encoding: .utf8)) ?? ""
+        #expect(saved.contains("\"offset\":\(size),"), "saved offset is not the file's end \(size): \(saved)")
+        #expect(
+            scenario.daemon.stderr.contains("Skipped lines longer than tail.max_line_bytes"),
+            "the skipped line was not logged")
+    }
+
+    /// Row 14: 1000 files of 3 lines, 50 files with the same 2 KB header, empty files: each
+    /// read once, none merged, small files not ignored.
+    @Test func manySmallAndLookAlikeFiles() throws {
+        let scenario = try Scenario("row14")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.logs + "/*.log"])
+        try scenario.daemon.start()
+        let header = Array((String(repeating: "H", count: 2048) + "\n").utf8)
+        for index in 0..<1000 {
+            try scenario.writer.append(3, to: scenario.logs + "/small-\(index).log")
+        }
+        for index in 0..<50 {
+            let path = scenario.logs + "/header-\(index).log"
+            try scenario.writer.appendRaw(header, to: path)
+            try scenario.writer.append(5, to: path)
+        }
+        for index in 0..<20 {
+            _ = FileManager.default.createFile(atPath: scenario.logs + "/empty-\(index).log", contents: nil)
+        }
+        scenario.waitForDelivery()
+        // Restart: nothing is read again.
+        #expect(scenario.daemon.terminate() == 0)
+        for index in 0..<20 { try scenario.writer.append(1, to: scenario.logs + "/empty-\(index).log") }
+        try scenario.daemon.start()
+        scenario.finish(allowDuplicates: false)
+    }
+
+    /// A file replaced by a different file at the same path (`mv other app.log`): the new
+    /// one is read from 0, running and stopped.
+    @Test func fileReplacedAtSamePath() throws {
+        let scenario = try Scenario("replaced")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        try scenario.writer.append(500, to: scenario.log)
+        try scenario.daemon.start()
+        for round in 0..<4 {
+            scenario.waitForDelivery()
+            let stopped = round % 2 == 1
+            if stopped { #expect(scenario.daemon.terminate() == 0) }
+            let other = scenario.environment.root + "/other.log"
+            try scenario.writer.append(100 + round, to: other)
+            try FileManager.default.removeItem(atPath: scenario.log)
+            try FileManager.default.moveItem(atPath: other, toPath: scenario.log)
+            if stopped { try scenario.daemon.start() }
+        }
+        scenario.finish(allowDuplicates: false)
+    }
+
+    /// 200 files followed at once, written in turns, with a kill in the middle.
+    @Test func twoHundredFiles() throws {
+        let scenario = try Scenario("200files")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.logs + "/*.log"])
+        try scenario.daemon.start()
+        for round in 0..<5 {
+            for index in 0..<200 { try scenario.writer.append(20, to: scenario.logs + "/f\(index).log") }
+            if round == 2 { try scenario.killAtRandomMoment() }
+        }
+        scenario.finish()
+    }
+}
+
+/// A dated rotation suffix (`-20261123120042`): later rotations sort newer, as dateext names do.
+func datedSuffix(_ rotation: Int) -> String {
+    "-2026112312" + String(format: "%04d", rotation)
+}
+
+extension Data {
+    /// The index just after the first `byte` at or after `start` (or the end).
+    func firstIndex(of byte: UInt8, after start: Int) -> Int {
+        var index = start
+        while index < count && self[index] != byte { index += 1 }
+        return Swift.min(index + 1, count)
+    }
+}
+
+/// `gzip -c` of `data`, one member.
+func gzip(_ data: Data) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-c"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    let writer = Thread {
+        input.fileHandleForWriting.write(data)
+        try? input.fileHandleForWriting.close()
+    }
+    writer.start()
+    let result = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return [UInt8](result)
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct IntegrationPlaceholder {
-    @Test func builds() {}
-}
