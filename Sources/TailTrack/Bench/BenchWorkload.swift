@@ -45,6 +45,7 @@ public struct BenchWorkload: Sendable {
               api_key: bench-key
             batch:
               flush_interval: 100ms
+              max_requests_per_second: 10000
             state_dir: \(stateDirectory)/\(source)
             log_level: warning
             sources:

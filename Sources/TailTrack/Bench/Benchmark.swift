@@ -156,10 +156,11 @@ public struct Benchmark: Sendable {
                 ),
             ] + (options.gzip ? [("gzip -dc", ["gzip", "-dc", workload.gzipPath], 0, [0])] : [])
         for command in commands {
-            let (seconds, usage) = try ChildProcess.time(command.arguments, allowedExitCodes: command.codes)
+            let (seconds, usage) = try ChildProcess.time(
+                command.arguments, stdoutPath: workload.directory + "/baseline.out", allowedExitCodes: command.codes)
             figures.append(
                 BenchReport.Figure(
-                    name: command.name, command: command.arguments.joined(separator: " ") + " > /dev/null",
+                    name: command.name, command: command.arguments.joined(separator: " ") + " > FILE",
                     seconds: seconds, cpuSeconds: usage.cpuSeconds, lines: generator.lines, bytes: plainBytes,
                     operations: command.operations))
         }

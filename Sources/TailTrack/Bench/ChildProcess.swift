@@ -79,11 +79,14 @@ final class ChildProcess {
     }
 
     /// Runs `arguments` to the end and returns its wall time and usage; throws when it fails.
-    static func time(_ arguments: [String], allowedExitCodes: Set<Int32> = [0]) throws -> (
+    ///
+    /// Output goes to `stdoutPath`, a real file: GNU grep stops at the first match when its
+    /// output is /dev/null.
+    static func time(_ arguments: [String], stdoutPath: String, allowedExitCodes: Set<Int32> = [0]) throws -> (
         seconds: Double, usage: Usage
     ) {
         let start = ContinuousClock.now
-        let child = try ChildProcess(arguments)
+        let child = try ChildProcess(arguments, stdoutPath: stdoutPath)
         let usage = child.wait()
         let seconds = (ContinuousClock.now - start).seconds
         guard let code = usage.exitCode, allowedExitCodes.contains(code) else {
