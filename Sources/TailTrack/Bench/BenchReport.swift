@@ -160,8 +160,8 @@ public struct BenchReport: Sendable, Codable {
         let w = workload
         out.append(
             "workload: \(w.lines) lines of \(w.lineBytes) bytes, \(Self.percent(w.matchRatio)) matching "
-                + "→ \(w.expectedOperations) operations; plain \(Self.megabytes(w.plainBytes)), "
-                + "gz \(Self.megabytes(w.gzipBytes)) in \(w.directory)")
+                + "→ \(w.expectedOperations) operations; plain \(Self.megabytes(w.plainBytes))"
+                + (w.gzipBytes > 0 ? ", gz \(Self.megabytes(w.gzipBytes))" : "") + " in \(w.directory)")
         let header =
             Self.row(["", "lines/s", "MB/s", "ops/s", "wall s", "CPU s", "lines/CPU-s", "peak RSS", "vs baseline"])
         for (title, figures) in [
