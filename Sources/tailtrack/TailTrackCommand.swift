@@ -12,7 +12,7 @@ struct TailTrackCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, CheckCommand.self, TestCommand.self, DryRunCommand.self, StatusCommand.self,
-            DeadLettersCommand.self,
+            DeadLettersCommand.self, BenchCommand.self,
         ]
     )
 }

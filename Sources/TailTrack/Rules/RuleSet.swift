@@ -71,9 +71,14 @@ public final class RuleEvaluator {
     private let groups: RegexMatchData
     private let conditionGroups: RegexMatchData
     private var rulesBySource: [String: [Int]] = [:]
+    /// Each rule's matcher, by rule index: reading one from here costs one retain, where
+    /// `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and releases) for
+    /// every line offered to it, taken or not.
+    private let matchers: [LineMatcher]
 
     init(ruleSet: RuleSet) {
         self.ruleSet = ruleSet
+        matchers = ruleSet.rules.map(\.matcher)
         stats = RuleStats(ruleCount: ruleSet.rules.count)
         groups = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
         conditionGroups = RegexMatchData(groups: 0)
@@ -161,21 +166,24 @@ public final class RuleEvaluator {
         var json: JSONValue??
         var logfmt: JSONValue??
         for index in indices {
-            let rule = ruleSet.rules[index]
-            var context = LineContext(line: line, groups: nil, fields: nil, path: path, source: source)
-            switch rule.matcher {
+            // Only the matcher is looked at until the line is taken; no per-line copies.
+            var groupsMatched: RegexMatchData?
+            var fields: JSONValue?
+            switch matchers[index] {
             case .regex(let regex):
                 guard regex.matches(line, using: groups) else { continue }
-                context.groups = groups
+                groupsMatched = groups
             case .json:
                 if json == nil { json = Self.looksLikeJSON(line) ? JSONLineParser.parse(line) : .some(nil) }
-                guard let fields = json ?? nil else { continue }
-                context.fields = fields
+                guard let parsed = json ?? nil else { continue }
+                fields = parsed
             case .logfmt:
                 if logfmt == nil { logfmt = LogfmtParser.parse(line) }
-                guard let fields = logfmt ?? nil else { continue }
-                context.fields = fields
+                guard let parsed = logfmt ?? nil else { continue }
+                fields = parsed
             }
+            let rule = ruleSet.rules[index]
+            let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
             guard rule.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else { continue }
 
             matchedAny = true

@@ -1,0 +1,180 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A lean Track v2 stand-in on 127.0.0.1 for the benchmark: answers `POST /api/v2/batch` with
+/// 200 and counts the operations in each body, noting when an expected total is reached.
+///
+/// It does not validate operations (the test server in Tests/ does): it scans each body once,
+/// as it streams in, for the objects directly inside `batch`, so the sink costs the machine
+/// as little as possible while the agent is measured.
+public final class BenchSink: Sendable {
+    /// What the sink has seen.
+    public struct Counts: Sendable, Equatable {
+        public var requests = 0
+        public var operations = 0
+        public var bodyBytes = 0
+        /// Requests that were not `POST /api/v2/batch` (answered 404).
+        public var otherRequests = 0
+    }
+
+    private let group: MultiThreadedEventLoopGroup
+    private let channel = Mutex<(any Channel)?>(nil)
+    private let state = Mutex(SinkState())
+
+    struct SinkState {
+        var counts = Counts()
+        var target: Int?
+        var reachedAt: ContinuousClock.Instant?
+    }
+
+    public init() {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// Binds a free port on 127.0.0.1.
+    public func start() async throws {
+        let sink = self
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(BenchSinkHandler(sink: sink))
+                }
+            }
+        let bound = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        channel.withLock { $0 = bound }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `track.url`.
+    public var url: String {
+        let port = channel.withLock { $0?.localAddress?.port } ?? 0
+        return "http://127.0.0.1:\(port)"
+    }
+
+    public func shutdown() async throws {
+        let bound = channel.withLock { value in
+            defer { value = nil }
+            return value
+        }
+        try await bound?.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// The counts so far.
+    public var counts: Counts { state.withLock { $0.counts } }
+
+    /// Clears the counts and sets the operation count whose arrival time ``reachedAt`` reports.
+    public func reset(expecting target: Int) {
+        state.withLock {
+            $0 = SinkState(target: target)
+            if target == 0 { $0.reachedAt = .now }
+        }
+    }
+
+    /// When the operation count first reached the target given to ``reset(expecting:)``.
+    public var reachedAt: ContinuousClock.Instant? { state.withLock { $0.reachedAt } }
+
+    func record(operations: Int, bodyBytes: Int, batch: Bool) {
+        state.withLock {
+            guard batch else {
+                $0.counts.otherRequests += 1
+                return
+            }
+            $0.counts.requests += 1
+            $0.counts.operations += operations
+            $0.counts.bodyBytes += bodyBytes
+            if $0.reachedAt == nil, let target = $0.target, $0.counts.operations >= target {
+                $0.reachedAt = .now
+            }
+        }
+    }
+}
+
+/// Counts the objects directly inside the top-level array of a JSON body fed in pieces.
+///
+/// `{"batch":[{…},{…}]}`: an object opening at depth 2 is one operation. Strings are skipped
+/// with their escapes, so braces inside values do not count.
+struct BatchOperationCounter {
+    private(set) var operations = 0
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+
+    mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                if depth == 2 && byte == UInt8(ascii: "{") { operations += 1 }
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            default:
+                break
+            }
+        }
+    }
+}
+
+/// One connection of the ``BenchSink``.
+final class BenchSinkHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let sink: BenchSink
+    private var counter = BatchOperationCounter()
+    private var bodyBytes = 0
+    private var isBatch = false
+    private var keepAlive = true
+    private static let okBody = ByteBuffer(string: "{}")
+
+    init(sink: BenchSink) {
+        self.sink = sink
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            counter = BatchOperationCounter()
+            bodyBytes = 0
+            isBatch = head.method == .POST && head.uri == TrackClient.batchPath
+            keepAlive = head.isKeepAlive
+        case .body(let buffer):
+            bodyBytes += buffer.readableBytes
+            if isBatch {
+                buffer.withUnsafeReadableBytes { counter.feed($0) }
+            }
+        case .end:
+            sink.record(operations: counter.operations, bodyBytes: bodyBytes, batch: isBatch)
+            respond(context: context, status: isBatch ? .ok : .notFound)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, status: HTTPResponseStatus) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(Self.okBody.readableBytes))
+        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(Self.okBody))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}
