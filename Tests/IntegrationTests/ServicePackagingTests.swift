@@ -53,6 +53,42 @@ import Testing
         #expect(contents.output.contains("-rwxr-xr-x root/root"))
     }
 
+    /// Root, dpkg, and no tailtrack package already on the machine: install for real, then purge.
+    private static let canInstallForReal: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg"),
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/adduser")
+        else { return false }
+        let status = try? serviceRun("/usr/bin/dpkg", ["-s", "tailtrack"])
+        return status.map { $0.status != 0 } ?? false
+    }()
+
+    @Test(.enabled(if: canInstallForReal, "needs root, dpkg and adduser, and no tailtrack package installed"))
+    func dpkgInstallCreatesTheUserAndPurgeRemovesEverything() throws {
+        let scratch = try ServiceScratchDirectory()
+        let deb = try buildDeb(into: scratch)
+        let install = try serviceRun("/usr/bin/dpkg", ["-i", deb])
+        defer { _ = try? serviceRun("/usr/bin/dpkg", ["--purge", "tailtrack"]) }
+        #expect(install.status == 0, "\(install.output)")
+
+        let user = try serviceRun("/usr/bin/getent", ["passwd", "tailtrack"])
+        #expect(user.status == 0)
+        #expect(user.output.contains(":/var/lib/tailtrack:/usr/sbin/nologin"))
+        let groups = try serviceRun("/usr/bin/id", ["-nG", "tailtrack"])
+        #expect(
+            groups.output.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.contains(
+                "adm"))
+        let help = try serviceRun("/usr/bin/tailtrack", ["--help"])
+        #expect(help.status == 0)
+        #expect(help.output.contains("USAGE: tailtrack <subcommand>"))
+        #expect(FileManager.default.fileExists(atPath: "/etc/tailtrack/tailtrack.yml"))
+        #expect(FileManager.default.fileExists(atPath: "/usr/lib/systemd/system/tailtrack.service"))
+
+        let purge = try serviceRun("/usr/bin/dpkg", ["--purge", "tailtrack"])
+        #expect(purge.status == 0, "\(purge.output)")
+        #expect(!FileManager.default.fileExists(atPath: "/usr/bin/tailtrack"))
+        #expect(!FileManager.default.fileExists(atPath: "/etc/tailtrack/tailtrack.yml"))
+    }
+
     @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
     func theInstalledDefaultConfigPassesCheckWithCredentialsFromSystemd() throws {
         let scratch = try ServiceScratchDirectory()
