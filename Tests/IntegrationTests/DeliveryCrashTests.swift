@@ -10,7 +10,10 @@ import TrackTestServer
     /// Random faults (500, 429, dropped connections, 500 after commit) on 30 % of requests,
     /// 3 × `kill -9` at random moments, 5 rename rotations; 6,000 lines.
     @Test func everyLineArrivesThroughFaultsKillsAndRotations() async throws {
-        let seed = UInt64(UInt32.random(in: 1...UInt32.max))
+        // TAILTRACK_TEST_SEED repeats a failed run.
+        let seed =
+            ProcessInfo.processInfo.environment["TAILTRACK_TEST_SEED"].flatMap { UInt64($0) }
+            ?? UInt64(UInt32.random(in: 1...UInt32.max))
         var random = SeededRandom(seed: seed)
         let workspace = try TrackWorkspace()
         defer { workspace.remove() }
@@ -35,7 +38,12 @@ import TrackTestServer
         }
         let complete = await eventually(timeout: .seconds(90)) { endpoint.lines.missing(0..<log.written).isEmpty }
         let lines = endpoint.lines
-        #expect(complete, "lines missing: \(lines.missing(0..<log.written).prefix(20)) (seed \(seed))")
+        #expect(
+            complete,
+            """
+            lines missing: \(ranges(lines.missing(0..<log.written))) (seed \(seed), kills after writes \(kills.sorted()), \
+            logs in \(workspace.root))
+            """)
         #expect(lines.inconsistent.isEmpty, "repeats with a different id (seed \(seed))")
         #expect(lines.ids.keys.allSatisfy { (0..<log.written).contains($0) })
         #expect(log.rotations == 5)
@@ -94,6 +102,19 @@ import TrackTestServer
             )
         }
     }
+}
+
+/// `[3, 4, 5, 9]` as `3..<6, 9..<10`.
+func ranges(_ numbers: [Int]) -> String {
+    var parts: [String] = []
+    var index = 0
+    while index < numbers.count {
+        var end = index
+        while end + 1 < numbers.count, numbers[end + 1] == numbers[end] + 1 { end += 1 }
+        parts.append("\(numbers[index])..<\(numbers[end] + 1)")
+        index = end + 1
+    }
+    return parts.joined(separator: ", ")
 }
 
 /// The inode of `path`.

@@ -12,9 +12,10 @@ import TrackTestServer
         let endpoint = TrackEndpoint()
         try await endpoint.comeUp()
         let server = try #require(endpoint.current)
-        // A 207 rejecting items 1 and 3; a 500 after committing; an answer after the
-        // client's 1 s timeout (the server committed before it).
-        server.script(.errors([1, 3]), .commitThen(500), .delay(.seconds(3), then: .status(200)))
+        // One batch at a time: a 207 rejecting items 1 and 3; a 500 after committing (then
+        // its retry succeeds); an answer after the client's 1 s timeout (the server committed
+        // before it).
+        server.script(.errors([1, 3]), .commitThen(500), .status(200), .delay(.seconds(3), then: .status(200)))
         try workspace.writeConfig(url: endpoint.url, requestTimeout: "1s")
         let log = NumberedLog(path: workspace.logPath)
         let agent = try workspace.startAgent(0)

@@ -187,7 +187,9 @@ struct TrackWorkspace {
         try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: false)
     }
 
+    /// Removes the directory, unless `TAILTRACK_KEEP_TEMP` is set (to read a failed run's logs).
     func remove() {
+        if ProcessInfo.processInfo.environment["TAILTRACK_KEEP_TEMP"] != nil { return }
         try? FileManager.default.removeItem(atPath: root)
     }
 

@@ -109,8 +109,14 @@ struct TailerService: Service {
     let tailer: Tailer
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await tailer.run()
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await tailer.run()
+            }
+        } catch is CancellationError {
+            // A read cancelled by the shutdown itself (the thread pool throws it when the
+            // cancellation lands before the read began): stopping is what was asked for, so
+            // SIGTERM still exits 0.
         }
     }
 }
