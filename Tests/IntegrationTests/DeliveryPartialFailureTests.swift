@@ -22,7 +22,8 @@ import TrackTestServer
         defer { agent.stop() }
 
         try log.append(5)
-        #expect(await eventually { (try? workspace.deadLetteredSequences())?.count == 2 && endpoint.accepted.count == 3 })
+        #expect(
+            await eventually { (try? workspace.deadLetteredSequences())?.count == 2 && endpoint.accepted.count == 3 })
         try log.append(5)
         #expect(await eventually { endpoint.accepted.count == 3 + 10 })
         try log.append(5)

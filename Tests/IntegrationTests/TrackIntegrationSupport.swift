@@ -55,6 +55,11 @@ final class AgentUnderTest: Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Nothing else of the test process: an inherited listening socket of a test server
+        // would keep its port taken after the server closed it.
+        guard let closeFrom = Self.addCloseFrom, closeFrom(&actions, 3) == 0 else {
+            throw IntegrationFailure("posix_spawn_file_actions_addclosefrom_np is unavailable (glibc 2.34 or later)")
+        }
         let argv = ([TrackIntegrationPaths.binary] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
@@ -65,6 +70,15 @@ final class AgentUnderTest: Sendable {
         }
         return AgentUnderTest(pid: pid, outputPath: outputPath)
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module hides.
+    private static let addCloseFrom:
+        (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+            else { return nil }
+            return unsafeBitCast(
+                symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+        }()
 
     /// `tailtrack run --config CONFIG`.
     static func run(config: String, outputPath: String) throws -> AgentUnderTest {
@@ -351,6 +365,17 @@ final class NumberedLog {
         currentInode = nil
     }
 
+    /// Whether `numbers` (sorted) is made of whole files: every line of each file it touches.
+    func wholeFiles(_ numbers: [Int]) -> Bool {
+        let set = Set(numbers)
+        var covered = 0
+        for file in files.values where set.contains(file.first) {
+            guard (file.first..<(file.first + file.count)).allSatisfy(set.contains) else { return false }
+            covered += file.count
+        }
+        return covered == set.count
+    }
+
     /// The line numbers below `offset` in the file with `inode` (empty for an unknown inode).
     func linesCovered(inode: UInt64, offset: UInt64) -> Range<Int> {
         guard let file = files[inode] else { return 0..<0 }
@@ -394,9 +419,26 @@ final class TrackEndpoint: Sendable {
     }
 
     /// Starts a server (on the first port again after ``goDown()``).
+    ///
+    /// The port is picked below Linux's ephemeral range (32768 and up): a port from that
+    /// range, once closed, may be taken by an outgoing connection, and coming back on it
+    /// would fail.
     func comeUp(seed: UInt64 = 1) async throws {
         let server = TrackWorkspace.server(randomFaultRate: randomFaultRate, seed: seed)
-        try await server.start(port: boundPort.withLock { $0 })
+        let port = boundPort.withLock { $0 }
+        if port != 0 {
+            try await server.start(port: port)
+        } else {
+            var attempt = 0
+            while true {
+                do {
+                    try await server.start(port: Int.random(in: 20_000..<32_000))
+                    break
+                } catch  where attempt < 50 {
+                    attempt += 1
+                }
+            }
+        }
         boundPort.withLock { $0 = server.port }
         servers.withLock { $0.append(server) }
         live.withLock { $0 = server }
