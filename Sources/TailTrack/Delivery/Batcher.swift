@@ -12,6 +12,10 @@ import Logging
 /// - An operation over Track's 32,000 bytes is dead-lettered and never sent. A 207 dead-letters
 ///   exactly the listed operations; a 400 or 413 splits the batch in halves until the bad
 ///   operations are isolated. Everything else is retried per ``RetryPolicy``, forever.
+/// - Retries share one pause: when a request fails with 429, 5xx or a lost connection, every
+///   request waits for the same backoff, then one request alone probes Track; the others go
+///   once it gets through. A down endpoint sees about one request per backoff interval,
+///   however many requests were in flight.
 public actor Batcher: OperationSink {
     /// One operation waiting for (or in) a request.
     struct QueuedOperation: Sendable {
@@ -45,6 +49,13 @@ public actor Batcher: OperationSink {
     private var nextSendAt: ContinuousClock.Instant?
     private var credentialFailureLogged = false
     private var flushTimerArmed = false
+    /// Retryable failures in a row, across requests: the shared backoff's attempt number.
+    private var failureStreak = 0
+    /// No request goes before this instant (the shared backoff after a retryable failure).
+    private var pausedUntil: ContinuousClock.Instant?
+    /// A request is out probing whether Track is back; the others wait for its answer.
+    private var probing = false
+    private var probeWaiters: [CheckedContinuation<Void, Never>] = []
 
     private var spaceWaiters: [CheckedContinuation<Void, Never>] = []
     private var loopWaiter: CheckedContinuation<Void, Never>?
@@ -285,11 +296,17 @@ public actor Batcher: OperationSink {
     /// cancelled (those operations then stay unacknowledged).
     private func send(_ operations: [QueuedOperation]) async {
         let body = TrackBatchBody.build(operations.lazy.map(\.bytes))
-        var attempt = 0
         while !Task.isCancelled {
-            do { try await waitForSendSlot() } catch { return }
+            let isProbe: Bool
+            do { isProbe = try await waitForTurn() } catch { return }
             stats.requests += 1
             let outcome = await client.send(body: body)
+            if case .retryable(let error, let retryAfter) = outcome {
+                pause(after: error, retryAfter: retryAfter, bodyBytes: body.count, probe: isProbe)
+            } else {
+                trackAnswered()
+            }
+            if isProbe { finishProbe() }
             switch outcome {
             case .accepted:
                 credentialFailureLogged = false
@@ -332,25 +349,97 @@ public actor Batcher: OperationSink {
                     )
                 }
                 do { try await clock.sleep(retryPolicy.authDelay) } catch { return }
-            case .retryable(let error, let retryAfter):
-                if Task.isCancelled { return }
+            case .retryable(let error, _):
                 stats.retries[error.code.rawValue, default: 0] += 1
-                let delay = retryPolicy.delay(attempt: attempt, retryAfter: retryAfter)
-                logger.log(
-                    level: attempt == 0 ? .notice : .debug,
-                    "request to Track failed; retrying",
-                    metadata: [
-                        DeliveryLogKey.status: "\(error.status.map(String.init) ?? "-")",
-                        DeliveryLogKey.errorCode: "\(error.code.rawValue)",
-                        DeliveryLogKey.error: "\(error)",
-                        DeliveryLogKey.batchBytes: "\(body.count)",
-                        DeliveryLogKey.retryDelay: "\(delay)",
-                    ]
-                )
-                attempt += 1
-                do { try await clock.sleep(delay) } catch { return }
             }
         }
+    }
+
+    // MARK: The shared backoff
+
+    /// Waits until this request may go: after the shared pause, not while another request
+    /// probes Track, and within `max_requests_per_second`. Returns `true` when this request is
+    /// the probe (the first after a failure), which must end with ``finishProbe()``.
+    private func waitForTurn() async throws -> Bool {
+        while true {
+            try Task.checkCancellation()
+            if let until = pausedUntil, clock.now() < until {
+                try await clock.sleep(until - clock.now())
+                continue
+            }
+            if probing {
+                await waitForProbe()
+                continue
+            }
+            break
+        }
+        let isProbe = failureStreak > 0
+        if isProbe { probing = true }
+        do {
+            try await waitForSendSlot()
+        } catch {
+            if isProbe { finishProbe() }
+            throw error
+        }
+        return isProbe
+    }
+
+    /// Starts (or, from the probe, lengthens) the shared pause after a retryable failure. A
+    /// failure of a request that was already out when the pause began changes nothing, except
+    /// that a longer `Retry-After` is honoured.
+    private func pause(after error: DeliveryError, retryAfter: Duration?, bodyBytes: Int, probe: Bool) {
+        let now = clock.now()
+        guard probe || failureStreak == 0 else {
+            if let retryAfter {
+                let asked = now + min(retryAfter, RetryPolicy.longestRetryAfter)
+                pausedUntil = max(pausedUntil ?? asked, asked)
+            }
+            return
+        }
+        let delay = retryPolicy.delay(attempt: failureStreak, retryAfter: retryAfter)
+        pausedUntil = now + delay
+        logger.log(
+            level: failureStreak == 0 ? .notice : .debug,
+            "request to Track failed; retrying",
+            metadata: [
+                DeliveryLogKey.status: "\(error.status.map(String.init) ?? "-")",
+                DeliveryLogKey.errorCode: "\(error.code.rawValue)",
+                DeliveryLogKey.error: "\(error)",
+                DeliveryLogKey.batchBytes: "\(bodyBytes)",
+                DeliveryLogKey.retryDelay: "\(delay)",
+                DeliveryLogKey.failures: "\(failureStreak + 1)",
+            ]
+        )
+        failureStreak += 1
+    }
+
+    /// Track answered (whatever it said about the operations): the shared pause is over.
+    private func trackAnswered() {
+        if failureStreak > 0 {
+            logger.notice("Track answers again", metadata: [DeliveryLogKey.failures: "\(failureStreak)"])
+        }
+        failureStreak = 0
+        pausedUntil = nil
+    }
+
+    /// The probe came back (or was cancelled): the waiting requests look again.
+    private func finishProbe() {
+        probing = false
+        resumeProbeWaiters()
+    }
+
+    private func waitForProbe() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { probeWaiters.append($0) }
+        } onCancel: {
+            Task { await self.resumeProbeWaiters() }
+        }
+    }
+
+    private func resumeProbeWaiters() {
+        let waiters = probeWaiters
+        probeWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Waits for the next request slot under `max_requests_per_second`.

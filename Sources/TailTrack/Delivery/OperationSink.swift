@@ -44,6 +44,7 @@ enum DeliveryLogKey {
     static let batchBytes = "batch.bytes"
     static let batchOperations = "batch.operations"
     static let retryDelay = "retry.delay"
+    static let failures = "retry.failures"
     static let path = "file.path"
     static let count = "count"
 }

@@ -12,8 +12,8 @@ import NIOHTTP1
 public final class TrackClient: TrackSending {
     /// The path every request goes to.
     public static let batchPath = "/api/v2/batch"
-    /// The agent's version, sent in `User-Agent`.
-    public static let agentVersion = "0.1.0"
+    /// The agent's version, sent in `User-Agent`: ``TailTrackVersion/string``.
+    public static var agentVersion: String { TailTrackVersion.string }
     /// Longest response body read; Track's answers are small.
     static let maxResponseBytes = 1 << 20
 

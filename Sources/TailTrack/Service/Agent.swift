@@ -133,28 +133,43 @@ struct TailerService: Service {
                 try await tailer.run()
             }
         } catch is CancellationError {
-            // Stopping is what graceful shutdown asked for.
+            // A read cancelled by the shutdown itself (the thread pool throws it when the
+            // cancellation lands before the read began): stopping is what was asked for, so
+            // SIGTERM still exits 0.
         }
     }
 }
 
 /// Delivery as a service: runs until graceful shutdown, then flushes what is queued.
+///
+/// A failure of the sink's loop ends the service with that error (the group then stops the
+/// agent, which saves positions and exits non-zero) instead of leaving the agent reading
+/// with nothing delivering.
 struct DeliveryService: Service {
     let sink: any OperationSink
     let shutdownTimeout: Duration
     let logger: Logger
 
     func run() async throws {
-        await withThrowingTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await sink.run() }
-            try? await gracefulShutdown()
-            let drained = await sink.drain(timeout: shutdownTimeout)
-            if !drained {
-                logger.warning(
-                    "Shutdown timeout reached with operations still queued; they are read again at the next start")
+            group.addTask {
+                try? await gracefulShutdown()
+                let drained = await sink.drain(timeout: shutdownTimeout)
+                if !drained {
+                    logger.warning(
+                        "Shutdown timeout reached with operations still queued; they are read again at the next start")
+                }
             }
+            // The first to finish: the drain after shutdown, or the sink's loop (a thrown error
+            // propagates from here).
+            try await group.next()
             group.cancelAll()
-            try? await group.waitForAll()
+            do {
+                try await group.waitForAll()
+            } catch is CancellationError {
+                // Stopping the loop is what was asked for.
+            }
         }
     }
 }
