@@ -2,7 +2,13 @@ import Foundation
 import Glibc
 import Synchronization
 import TailTrack
+import Testing
 import TrackTestServer
+
+/// The delivery integration tests (nested suites in `Delivery…Tests.swift`), one at a time:
+/// each runs daemons that poll every 50 ms and write hard, and several at once on 2 cores
+/// starve the rest of the suite's timing-sensitive tests.
+@Suite(.serialized) struct DeliveryIntegrationTests {}
 
 /// Where the package and its built `tailtrack` binary are.
 enum TrackIntegrationPaths {
@@ -363,17 +369,6 @@ final class NumberedLog {
         }
         rotations += 1
         currentInode = nil
-    }
-
-    /// Whether `numbers` (sorted) is made of whole files: every line of each file it touches.
-    func wholeFiles(_ numbers: [Int]) -> Bool {
-        let set = Set(numbers)
-        var covered = 0
-        for file in files.values where set.contains(file.first) {
-            guard (file.first..<(file.first + file.count)).allSatisfy(set.contains) else { return false }
-            covered += file.count
-        }
-        return covered == set.count
     }
 
     /// The line numbers below `offset` in the file with `inode` (empty for an unknown inode).
