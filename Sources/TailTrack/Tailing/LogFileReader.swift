@@ -1,3 +1,5 @@
+import Glibc
+
 /// What one read of a ``LogFileReader`` produced.
 public enum ReadOutcome: Sendable, Equatable {
     /// This many bytes were handed to the consumer.
@@ -38,4 +40,15 @@ public protocol LogFileReader: AnyObject {
     func status() throws -> FileStatus
     /// Closes the file; further reads fail.
     func close()
+}
+
+extension FileStatus {
+    /// The status of an open descriptor (`fstat`), for the readers; `path` names it in errors.
+    static func of(descriptor: Int32, path: String) throws -> FileStatus {
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
+            throw TailError(path: path, operation: "stat", errno: descriptor >= 0 ? errno : EBADF)
+        }
+        return FileStatus(info)
+    }
 }

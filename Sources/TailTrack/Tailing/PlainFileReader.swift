@@ -51,11 +51,7 @@ public final class PlainFileReader: LogFileReader {
     }
 
     public func status() throws -> FileStatus {
-        var info = stat()
-        guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
-            throw TailError(path: path, operation: "stat", errno: descriptor >= 0 ? errno : EBADF)
-        }
-        return FileStatus(info)
+        try FileStatus.of(descriptor: descriptor, path: path)
     }
 
     public func close() {
