@@ -27,7 +27,7 @@ extension DeliveryIntegrationTests {
             try log.append(1000)
             let agent = try workspace.startAgent(0)
             defer { agent.stop() }
-            #expect(await eventually { endpoint.lines.missing(0..<1000).isEmpty })
+            #expect(await trackEventually { endpoint.lines.missing(0..<1000).isEmpty })
             let baseline = try #require(agent.residentKilobytes())
             let bound = baseline + 24 * 1024
 
@@ -69,11 +69,7 @@ extension DeliveryIntegrationTests {
                 return quietSince.duration(to: .now) >= .seconds(3)
             }
             let missing = endpoint.lines.missing(0..<total)
-            // Found here: the tailer stops scanning while the sink is full, so the files rotated
-            // during the outage (app.log.1 to .4, never opened) are never read.
-            withKnownIssue("Tailer.run stops scanning while the sink is full; files rotated meanwhile are never read") {
-                #expect(missing.count == 0, "lines missing after recovery: \(ranges(missing))")
-            }
+            #expect(missing.count == 0, "lines missing after recovery: \(ranges(missing))")
             #expect(endpoint.lines.inconsistent.isEmpty)
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit(timeout: .seconds(30)) == .exited(0))
@@ -116,23 +112,18 @@ extension DeliveryIntegrationTests {
 
             try await endpoint.comeUp()
             let total = log.written
-            #expect(await eventually { endpoint.lines.missing((total - 100)..<total).isEmpty })
+            #expect(await trackEventually { endpoint.lines.missing((total - 100)..<total).isEmpty })
             // Every line either arrived or was counted as lost.
             let accounted = await trackEventually(timeout: .seconds(5)) {
                 endpoint.lines.ids.count * log.lineLength + lostBytes(in: agent.output()) == total * log.lineLength
             }
             let arrived = endpoint.lines.ids.count
-            // Found here: while delivery applies backpressure the tailer awaits the sink and stops
-            // scanning, so it neither opens new files nor enforces max_deleted_bytes. Files
-            // rotated and deleted meanwhile are lost without being counted, and the deleted
-            // files it holds stay above the cap until Track is back.
-            withKnownIssue("Tailer.run stops scanning (discovery, deleted-file limits) while the sink is full") {
-                #expect(settled == Array(repeating: true, count: 5), "deleted bytes within the cap after each deletion")
-                #expect(opened == Array(repeating: true, count: 5), "files the agent opened before their deletion")
-                #expect(releasedLogged)
-                #expect(
-                    accounted, "arrived \(arrived) lines, lost \(lostBytes(in: agent.output())) bytes, wrote \(total)")
-            }
+            // While delivery applies backpressure the tailer stops reading but keeps scanning: it
+            // opens each new file and enforces max_deleted_bytes.
+            #expect(settled == Array(repeating: true, count: 5), "deleted bytes within the cap after each deletion")
+            #expect(opened == Array(repeating: true, count: 5), "files the agent opened before their deletion")
+            #expect(releasedLogged)
+            #expect(accounted, "arrived \(arrived) lines, lost \(lostBytes(in: agent.output())) bytes, wrote \(total)")
             #expect(endpoint.lines.inconsistent.isEmpty)
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit(timeout: .seconds(30)) == .exited(0))
@@ -151,11 +142,11 @@ extension DeliveryIntegrationTests {
             try log.append(100)
             let agent = try workspace.startAgent(0)
             defer { agent.stop() }
-            #expect(await eventually { endpoint.lines.missing(0..<100).isEmpty })
+            #expect(await trackEventually { endpoint.lines.missing(0..<100).isEmpty })
 
             try await endpoint.goDown()
             try log.append(100)
-            #expect(await eventually { agent.output().contains("request to Track failed; retrying") })
+            #expect(await trackEventually { agent.output().contains("request to Track failed; retrying") })
             let stopping = ContinuousClock.now
             agent.signal(SIGTERM)
             let exit = await agent.waitForExit(timeout: .seconds(30))
@@ -169,7 +160,7 @@ extension DeliveryIntegrationTests {
             try await endpoint.comeUp()
             let next = try workspace.startAgent(1)
             defer { next.stop() }
-            #expect(await eventually { endpoint.lines.missing(0..<200).isEmpty })
+            #expect(await trackEventually { endpoint.lines.missing(0..<200).isEmpty })
             #expect(endpoint.lines.repeated.isEmpty)
             next.signal(SIGTERM)
             #expect(await next.waitForExit(timeout: .seconds(30)) == .exited(0))
@@ -193,7 +184,7 @@ extension DeliveryIntegrationTests {
             try log.append(200)
             let agent = try workspace.startAgent(0)
             defer { agent.stop() }
-            #expect(await eventually { server.requestCount >= 1 })
+            #expect(await trackEventually { server.requestCount >= 1 })
             let first = server.requestCount
             try await Task.sleep(for: .seconds(8))
             let during = server.requestCount - first

@@ -24,13 +24,13 @@ extension DeliveryIntegrationTests {
 
             try log.append(5)
             #expect(
-                await eventually {
+                await trackEventually {
                     (try? workspace.deadLetteredSequences())?.count == 2 && endpoint.accepted.count == 3
                 })
             try log.append(5)
-            #expect(await eventually { endpoint.accepted.count == 3 + 10 })
+            #expect(await trackEventually { endpoint.accepted.count == 3 + 10 })
             try log.append(5)
-            #expect(await eventually { endpoint.accepted.count == 3 + 10 + 10 })
+            #expect(await trackEventually { endpoint.accepted.count == 3 + 10 + 10 })
 
             let lines = endpoint.lines
             #expect(try workspace.deadLetteredSequences() == [1, 3])
@@ -71,7 +71,7 @@ extension DeliveryIntegrationTests {
             try log.append(2)
             let agent = try workspace.startAgent(0)
             defer { agent.stop() }
-            #expect(await eventually { (try? workspace.deadLetteredSequences())?.count == 2 })
+            #expect(await trackEventually { (try? workspace.deadLetteredSequences())?.count == 2 })
             agent.signal(SIGTERM)
             #expect(await agent.waitForExit(timeout: .seconds(30)) == .exited(0))
 

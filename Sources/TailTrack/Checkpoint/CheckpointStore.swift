@@ -123,6 +123,14 @@ public final class CheckpointStore: Sendable {
         return true
     }
 
+    /// True when something changed since the last save: a save is still to come.
+    public var hasUnsavedChanges: Bool {
+        state.withLock { $0.dirty }
+    }
+
+    /// How often ``saveIfDue()`` saves at most.
+    public var saveInterval: Duration { minimumSaveInterval }
+
     /// Writes the state now, atomically (temporary file, fsync, rename, fsync directory).
     public func save() throws {
         try saving.withLock { _ in

@@ -3,26 +3,31 @@ import Logging
 import Synchronization
 
 /// Wakes the tailer as soon as something changes in the directories its globs point into,
-/// using inotify; the tailer still polls on `tail.poll_interval` as a safety net.
+/// using inotify.
 ///
 /// Without it, a line appended to a followed file waits up to one poll interval. With it, the
 /// tailer sleeps until the kernel says a watched directory changed (a write, a create, a
 /// rename, a delete), so latency drops to the time of one read and an idle agent does no work
 /// between polls. When inotify cannot be used — not Linux, `inotify: false`, the per-user
 /// watch limit (`fs.inotify.max_user_watches`) reached, a directory that does not exist yet —
-/// the tailer simply polls; this is logged once.
+/// the tailer simply polls; this is logged once. While the watcher covers every directory
+/// (``coversEverything``), the tailer's safety-net scan runs rarely; otherwise on
+/// `tail.poll_interval`.
 final class DirectoryWatcher: Sendable {
     private let inotifyDescriptor: Int32
     private let wakeDescriptor: Int32
-    private let signals: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
     private let stopped = Atomic<Bool>(false)
+    private let thread: WatcherThread
     /// The directories actually watched.
     let watchedDirectories: [String]
+    /// True when every pattern's directory is watched and no pattern has a wildcard above its
+    /// file name (inotify does not see into subdirectories).
+    private let watchesAllDirectories: Bool
 
     /// Watches the directories of `patterns` (the longest leading part of each glob that has
-    /// no wildcard); `nil` when inotify is unavailable or no directory could be watched.
-    init?(patterns: [String], logger: Logger) {
+    /// no wildcard) and calls `onChange` (on the watcher's own thread) after each batch of
+    /// events; `nil` when inotify is unavailable or no directory could be watched.
+    init?(patterns: [String], logger: Logger, onChange: @escaping @Sendable () -> Void) {
         let directories = Set(patterns.map(Self.directory(ofGlob:))).sorted()
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else {
@@ -31,7 +36,9 @@ final class DirectoryWatcher: Sendable {
                 metadata: ["error": "\(String(cString: strerror(errno)))"])
             return nil
         }
-        let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB)
+        let mask = UInt32(
+            IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB
+                | IN_DELETE_SELF | IN_MOVE_SELF)
         var watched: [String] = []
         for directory in directories {
             if inotify_add_watch(descriptor, directory, mask) >= 0 {
@@ -62,32 +69,24 @@ final class DirectoryWatcher: Sendable {
         inotifyDescriptor = descriptor
         wakeDescriptor = pipeEnds[1]
         watchedDirectories = watched
-        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let thread = WatcherThread(inotify: descriptor, wake: pipeEnds[0], continuation: continuation)
+        watchesAllDirectories =
+            watched.count == directories.count
+            && !patterns.contains { pattern in
+                pattern.split(separator: "/").dropLast().contains { $0.contains { "*?[".contains($0) } }
+            }
+        thread = WatcherThread(inotify: descriptor, wake: pipeEnds[0], onChange: onChange)
         thread.start()
+    }
+
+    /// True while inotify sees every change the tailer cares about: all directories watched, no
+    /// wildcard directories, and no watched directory removed or moved since.
+    var coversEverything: Bool {
+        watchesAllDirectories && !thread.lostAWatch.load(ordering: .relaxed)
     }
 
     deinit {
         stop()
         close(inotifyDescriptor)
-    }
-
-    /// Waits until a watched directory changes (`true`) or `timeout` passes (`false`),
-    /// whichever is first.
-    func wait(upTo timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { [signals] in
-                var iterator = signals.makeAsyncIterator()
-                return await iterator.next() != nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
     }
 
     /// Stops the watching thread.
@@ -96,7 +95,6 @@ final class DirectoryWatcher: Sendable {
         var one: UInt8 = 1
         _ = write(wakeDescriptor, &one, 1)
         close(wakeDescriptor)
-        continuation.finish()
     }
 
     /// `/var/log/app/*.log` → `/var/log/app`; `/var/log/*/x.log` → `/var/log`.
@@ -115,12 +113,14 @@ final class DirectoryWatcher: Sendable {
 private final class WatcherThread: Sendable {
     let inotify: Int32
     let wake: Int32
-    let continuation: AsyncStream<Void>.Continuation
+    let onChange: @Sendable () -> Void
+    /// Set once a watched directory was deleted or moved (its watch is gone).
+    let lostAWatch = Atomic<Bool>(false)
 
-    init(inotify: Int32, wake: Int32, continuation: AsyncStream<Void>.Continuation) {
+    init(inotify: Int32, wake: Int32, onChange: @escaping @Sendable () -> Void) {
         self.inotify = inotify
         self.wake = wake
-        self.continuation = continuation
+        self.onChange = onChange
     }
 
     func start() {
@@ -155,10 +155,31 @@ private final class WatcherThread: Sendable {
             if descriptors[1].revents != 0 { break }
             if descriptors[0].revents != 0 {
                 // Drain every pending event: one wake-up covers them all.
-                while buffer.withUnsafeMutableBytes({ read(inotify, $0.baseAddress, $0.count) }) > 0 {}
-                continuation.yield()
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
+                    guard count > 0 else { break }
+                    if Self.containsLostWatch(buffer, count: count) { lostAWatch.store(true, ordering: .relaxed) }
+                }
+                onChange()
             }
         }
         close(wake)
+    }
+
+    /// True when the events in `buffer` include a watch removed (`IN_IGNORED`) or its directory
+    /// deleted or moved.
+    private static func containsLostWatch(_ buffer: [UInt8], count: Int) -> Bool {
+        let headerSize = MemoryLayout<inotify_event>.size
+        let lost = UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)
+        return buffer.withUnsafeBytes { raw in
+            var position = 0
+            while position + headerSize <= count {
+                let mask = raw.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self)
+                let nameLength = raw.loadUnaligned(fromByteOffset: position + 12, as: UInt32.self)
+                if mask & lost != 0 { return true }
+                position += headerSize + Int(nameLength)
+            }
+            return false
+        }
     }
 }

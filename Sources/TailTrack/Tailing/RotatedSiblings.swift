@@ -33,6 +33,29 @@ enum RotatedSiblings {
         return Age(group: 0, value: number)
     }
 
+    /// The followed path that `path` is a rotated sibling of (`app.log.2.gz` → `app.log`,
+    /// `app.log-20261123` → `app.log`), or `nil` when it does not look rotated.
+    static func base(of path: String) -> String? {
+        candidateBases(of: path).first
+    }
+
+    /// Every path that `path` is a rotated sibling of (at most two: `a.1.gz` is a sibling of
+    /// `a` and of `a.1`), most likely first.
+    static func candidateBases(of path: String) -> [String] {
+        var result: [String] = []
+        var stem = Substring(path)
+        if stem.hasSuffix(".gz") { stem = stem.dropLast(3) }
+        if let separator = stem.lastIndex(where: { $0 == "." || $0 == "-" }) {
+            let base = String(stem[..<separator])
+            if !base.isEmpty, age(of: path, base: base) != nil { result.append(base) }
+        }
+        if path.hasSuffix(".gz") {
+            let base = String(path.dropLast(3))
+            if age(of: path, base: base) != nil { result.append(base) }
+        }
+        return result
+    }
+
     /// The rotated siblings of `base` that exist now, oldest first.
     static func list(of base: String) -> [(path: String, age: Age)] {
         let directory = (base as NSString).deletingLastPathComponent

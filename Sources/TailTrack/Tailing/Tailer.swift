@@ -11,8 +11,10 @@ import Synchronization
 ///   ``FileFingerprint`` (first line) which survives renames, copies and compression. The
 ///   checkpoint also keeps a hash of the 256 bytes before the saved offset, so a file
 ///   truncated and rewritten while the agent was down is not resumed at a stale offset.
-/// - **Discovery by polling.** Globs are re-expanded and files stat'ed every
-///   `tail.pollInterval`. Paths that are rotated siblings of another followed path
+/// - **Discovery.** Globs are re-expanded and files stat'ed when inotify reports a change in
+///   a followed directory (at most every ``TailerCore/minimumScanGap``), and as a safety net
+///   every `tail.pollInterval` — or every ``watchedRescanInterval`` while inotify covers
+///   every directory and no rotated file is being finished. Paths that are rotated siblings of another followed path
 ///   (`.1`, `.2.gz`, `-20261122`, …) are never followed as live files, so `app.log*` does
 ///   not read anything twice.
 /// - **Rotation.** rename+create: the renamed file is read to its end through the open
@@ -29,8 +31,9 @@ import Synchronization
 ///   position (`end`: after the last complete line). A file that appears later, or at a
 ///   path that was followed before, is read from 0: it is new content.
 /// - **Delivery and positions.** Reads happen on one dedicated thread (blocking `pread`,
-///   zlib), in rounds of at most a few MiB; the consumer is awaited for every chunk, so a
-///   slow consumer stops reading (backpressure). Positions move only through
+///   zlib), in rounds of at most a few MiB, into a queue of at most ``queueBytes`` that the
+///   consumer drains; a slow consumer stops reading (backpressure) but not scanning, so
+///   rotations and deletions during an outage are still followed. Positions move only through
 ///   ``acknowledge(file:offset:)``, in order per file, and are saved at most once a second
 ///   (plus ``saveCheckpoint()`` at shutdown).
 public final class Tailer: Sendable {
@@ -39,6 +42,7 @@ public final class Tailer: Sendable {
     private let logger: Logger
     private let consumer: @Sendable (LineChunk) async -> Void
     private let core: Mutex<TailerCore>
+    private let wakeup = Wakeup()
 
     public init(
         config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
@@ -54,51 +58,92 @@ public final class Tailer: Sendable {
     /// Follows files until the task is cancelled, then stops reading and returns (open
     /// files stay open for the acknowledgements still to come; ``saveCheckpoint()`` then
     /// saves the final positions).
+    ///
+    /// Two loops run side by side: the reading loop steps the core on its own thread and puts
+    /// the chunks in a queue of at most ``queueBytes``; the delivery loop hands them to the
+    /// consumer one at a time. When the consumer is slow (delivery applies backpressure) the
+    /// queue fills and the reading loop stops reading — but keeps scanning, so that rotations,
+    /// new files and deletions that happen meanwhile are noticed and the deleted-file limits
+    /// hold, however long the outage.
     public func run() async throws {
+        let wakeup = self.wakeup
         let watcher =
             config.tail.useInotify
-            ? DirectoryWatcher(patterns: config.sources.flatMap(\.paths), logger: logger) : nil
+            ? DirectoryWatcher(patterns: config.sources.flatMap(\.paths), logger: logger) { wakeup.signal(scan: true) }
+            : nil
         defer { watcher?.stop() }
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         defer { pool.shutdownGracefully { _ in } }
-        while !Task.isCancelled {
-            let (chunks, more) = try await pool.runIfActive {
-                let result = self.core.withLock { core -> ([LineChunk], Bool) in
-                    let step = core.step(now: .now)
-                    return (step.chunks, step.more)
+        let (chunks, continuation) = AsyncStream.makeStream(of: LineChunk.self)
+        let queued = QueuedBytes()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [consumer] in
+                for await chunk in chunks {
+                    if Task.isCancelled { break }
+                    await consumer(chunk)
+                    queued.value.subtract(chunk.bytes.count, ordering: .relaxed)
+                    wakeup.signal()
                 }
-                do {
-                    try self.checkpoint.saveIfDue()
-                } catch {
-                    self.logger.error("Cannot save positions", metadata: ["error": "\(error)"])
-                }
-                return result
             }
-            for chunk in chunks {
-                await consumer(chunk)
+            defer {
+                continuation.finish()
+                group.cancelAll()
             }
-            if chunks.isEmpty && !more {
-                do {
-                    if let watcher {
-                        if await watcher.wait(upTo: config.tail.pollInterval) {
-                            core.withLock { $0.requestScan() }
-                        }
-                        if Task.isCancelled { break }
-                    } else {
-                        try await Task.sleep(for: config.tail.pollInterval)
+            while !Task.isCancelled {
+                let room = max(0, Self.queueBytes - queued.value.load(ordering: .relaxed))
+                let scan = wakeup.takeScanRequest()
+                let step = try await pool.runIfActive {
+                    let step = self.core.withLock { core in
+                        if scan { core.requestScan() }
+                        return core.step(now: .now, readBudget: room)
                     }
-                } catch {
-                    break
+                    do {
+                        try self.checkpoint.saveIfDue()
+                    } catch {
+                        self.logger.error("Cannot save positions", metadata: ["error": "\(error)"])
+                    }
+                    return step
+                }
+                for chunk in step.chunks {
+                    queued.value.add(chunk.bytes.count, ordering: .relaxed)
+                    continuation.yield(chunk)
+                }
+                let full = queued.value.load(ordering: .relaxed) >= Self.queueBytes
+                if full || (step.chunks.isEmpty && !step.more) {
+                    await wakeup.wait(upTo: waitTime(step, watcher: watcher))
                 }
             }
         }
     }
 
+    /// Most bytes of read lines waiting for the consumer: past it reading pauses (it may be
+    /// passed by at most one chunk). Small, so that what the agent holds is bounded by the
+    /// delivery queue (`batch.queue_bytes`), not by the backlog.
+    static let queueBytes = 1 << 20
+
+    /// How long the loop may sleep when nothing is to be read: until the next scan, the core's
+    /// next deadline (a partial line to flush, a deleted file to release), or a wake-up.
+    private func waitTime(_ step: TailerCore.StepResult, watcher: DirectoryWatcher?) -> Duration {
+        if let next = step.nextScanIn { return next }
+        var interval =
+            watcher?.coversEverything == true && !step.hasNonLiveFiles
+            ? max(config.tail.pollInterval, Self.watchedRescanInterval) : config.tail.pollInterval
+        if checkpoint.hasUnsavedChanges { interval = min(interval, checkpoint.saveInterval) }
+        return interval
+    }
+
+    /// With inotify covering every followed directory, the safety-net scan runs this rarely:
+    /// the kernel reports every change that matters, and an idle agent costs nothing.
+    static let watchedRescanInterval = Duration.seconds(10)
+
     /// Records that every line of `file` before `offset` is delivered (accepted or
     /// dead-lettered): its position may now be saved.
     public func acknowledge(file: FileKey, offset: UInt64) async {
         core.withLock { $0.acknowledge(file: file, offset: offset) }
+        // A position to save soon, or a finished rotated file to release: the loop may be in
+        // a long idle wait.
+        wakeup.signal()
     }
 
     /// Saves the positions now (at shutdown, after the last acknowledgements).
@@ -136,4 +181,9 @@ public final class Tailer: Sendable {
                 state: status == nil ? "gone" : (same ? "present" : "moved"))
         }
     }
+}
+
+/// Bytes of read lines waiting for the tailer's consumer, shared by its two loops.
+private final class QueuedBytes: Sendable {
+    let value = Atomic<Int>(0)
 }

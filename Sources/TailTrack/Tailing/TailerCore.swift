@@ -38,29 +38,56 @@ final class TailerCore {
 
     // MARK: Stepping
 
-    /// One round: re-scan when due, read from every file that may have data (rotated files
-    /// of a family before the live one), flush and release finished files. Returns the
-    /// chunks to deliver and whether more data is waiting.
-    /// Makes the next step re-scan and stat every file now (a watched directory changed).
-    func requestScan() {
-        lastScan = nil
+    /// What one step produced, and what the loop needs to know to sleep well.
+    struct StepResult {
+        /// Chunks to deliver, in order.
+        var chunks: [LineChunk]
+        /// True when a file has data left to read now.
+        var more: Bool
+        /// Set when a requested scan waits for ``minimumScanGap``: step again after this long.
+        var nextScanIn: Duration?
+        /// True while rotated or deleted files are followed: their timers (partial line,
+        /// deleted-file limits, release) need regular steps.
+        var hasNonLiveFiles: Bool
     }
 
-    func step(now: ContinuousClock.Instant) -> (chunks: [LineChunk], more: Bool) {
-        if lastScan.map({ $0.duration(to: now) >= config.tail.pollInterval }) ?? true {
+    /// Least time between two scans that inotify events ask for: a busy directory (a write
+    /// every millisecond) costs at most this many scans a second.
+    static let minimumScanGap = Duration.milliseconds(20)
+
+    private var scanRequested = false
+
+    /// Makes a step re-scan and stat every file soon (a watched directory changed).
+    func requestScan() {
+        scanRequested = true
+    }
+
+    /// One round: re-scan when due, read from every file that may have data (rotated files
+    /// of a family before the live one), flush and
+    /// release finished files, apply the deleted-file limits. Reads at most about
+    /// `readBudget` bytes (one chunk more at worst); 0 when the queue is full.
+    func step(now: ContinuousClock.Instant, readBudget: Int? = nil) -> StepResult {
+        var nextScanIn: Duration?
+        let sinceScan = lastScan.map { $0.duration(to: now) }
+        if sinceScan.map({ $0 >= config.tail.pollInterval }) ?? true {
             scan(now: now)
-            lastScan = now
+        } else if scanRequested, let sinceScan {
+            if sinceScan >= Self.minimumScanGap {
+                scan(now: now)
+            } else {
+                nextScanIn = Self.minimumScanGap - sinceScan
+            }
         }
         var chunks: [LineChunk] = []
-        var budget = stepBytes
+        var budget = min(readBudget ?? stepBytes, stepBytes)
         var blockedFamilies = Set<PathKey>()
         let ordered = files.values.sorted {
             ($0.source, $0.family, $0.age, $0.key.rawValue) < ($1.source, $1.family, $1.age, $1.key.rawValue)
         }
-        for file in ordered where budget > 0 {
+        for file in ordered {
             let family = PathKey(source: file.source, path: file.family)
             if blockedFamilies.contains(family) { continue }
-            if file.readDue && !file.finished {
+            if budget > 0 && file.readDue && !file.finished {
                 let skippedBefore = file.framer.skippedLines
                 defer { logSkippedLines(file, since: skippedBefore) }
                 do {
@@ -89,7 +116,9 @@ final class TailerCore {
             lastCollection = now
         }
         let more = files.values.contains { $0.readDue && !$0.finished }
-        return (chunks, more)
+        return StepResult(
+            chunks: chunks, more: more, nextScanIn: nextScanIn,
+            hasNonLiveFiles: files.values.contains { !$0.isLive })
     }
 
     /// Logs lines the last read skipped as longer than `tail.max_line_bytes`: bad input is
@@ -171,6 +200,11 @@ final class TailerCore {
         for (file, since) in deleted {
             let expired = since.duration(to: now) >= config.tail.deletedFileTimeout
             guard expired || held > config.tail.maxDeletedBytes else { continue }
+            let heldByFile = Int64(file.size)
+            if continueInCompressedCopy(file, now: now) {
+                held -= heldByFile
+                continue
+            }
             // Bytes not handed over (a partial line included) are the ones lost.
             let unread = file.size.subtractingClamped(file.emittedEnd)
             if unread > 0 {
@@ -188,7 +222,44 @@ final class TailerCore {
         }
     }
 
+    /// A deleted file that logrotate compressed (`app.log.1` → `app.log.1.gz`) is still all
+    /// there: instead of giving up its unread bytes, reading continues in the .gz at the same
+    /// uncompressed offset, and the deleted file's space is freed.
+    private func continueInCompressedCopy(_ file: TailedFile, now: ContinuousClock.Instant) -> Bool {
+        guard let fingerprint = file.fingerprint else { return false }
+        let followed = files.values.filter { $0.source == file.source && $0.family == file.family }
+        for sibling in RotatedSiblings.list(of: file.family).reversed() {
+            guard FileIdentity.isGzip(path: sibling.path), let status = try? FileStatus.of(path: sibling.path),
+                !followed.contains(where: { $0.device == status.device && $0.inode == status.inode }),
+                FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint,
+                let reader = try? openReader(path: sibling.path, offset: file.framer.offset)
+            else { continue }
+            let oldKey = file.checkpointKey
+            file.reader.close()
+            file.reader = reader
+            file.path = sibling.path
+            file.device = status.device
+            file.inode = status.inode
+            file.size = status.size
+            file.age = sibling.age
+            file.role = .rotated
+            file.readDue = true
+            file.reachedEnd = false
+            file.lastActivity = now
+            if file.writesCheckpoint {
+                checkpoint.remove(oldKey)
+                checkpoint.update(file.checkpointEntry(now: Self.unixNow()))
+            }
+            logger.info(
+                "Deleted file was compressed; finishing it from its compressed copy",
+                metadata: ["file.path": "\(sibling.path)", "file.offset": "\(file.framer.offset)"])
+            return true
+        }
+        return false
+    }
+
     private func release(_ file: TailedFile) {
+        remember(file)
         file.reader.close()
         files.removeValue(forKey: file.key)
         let pathKey = PathKey(source: file.source, path: file.family)
@@ -199,16 +270,27 @@ final class TailerCore {
 
     /// Expands the globs, follows new files, and notices rotation, truncation and deletion.
     func scan(now: ContinuousClock.Instant) {
+        lastScan = now
+        scanRequested = false
         let initial = !firstScanDone
         for source in config.sources {
             let matched = PathGlob.expand(source.paths, excluding: source.exclude)
             let knownLive = liveByPath.keys.filter { $0.source == source.name }.map(\.path)
-            let bases = Set(matched).union(knownLive)
+            // Families seen before (or saved, at start) stay families while their live path is
+            // missing (renamed, not yet recreated): their siblings are never live files.
+            let saved = initial ? savedFamilies(of: source) : []
+            var bases = Set(matched).union(saved)
+            for known in knownPaths where known.source == source.name { bases.insert(known.path) }
             let livePaths = matched.filter { path in
-                !bases.contains { base in base != path && RotatedSiblings.age(of: path, base: base) != nil }
+                !RotatedSiblings.candidateBases(of: path).contains { $0 != path && bases.contains($0) }
             }
             for path in livePaths {
                 scanLive(source: source, path: path, initial: initial, now: now)
+            }
+            for family in saved.sorted() where !livePaths.contains(family) {
+                // Renamed while the agent was down and not recreated yet: its saved files are
+                // among the siblings.
+                resumeFamily(source: source, path: family, status: nil, now: now)
             }
             for path in knownLive where !livePaths.contains(path) {
                 // The followed path is gone (renamed or deleted, not yet recreated).
@@ -217,6 +299,11 @@ final class TailerCore {
                     adoptUnseenSiblings(source: source.name, family: path, live: nil, now: now)
                 }
             }
+        }
+        for family in recheckFamilies {
+            recheckFamilies.remove(family)
+            let live = liveByPath[family].flatMap { files[$0] }.flatMap { try? $0.reader.status() }
+            adoptUnseenSiblings(source: family.source, family: family.path, live: live, now: now)
         }
         for file in files.values where !file.isLive {
             guard let status = try? file.reader.status() else { continue }
@@ -230,6 +317,24 @@ final class TailerCore {
             }
         }
         firstScanDone = true
+    }
+
+    /// The followed paths that saved positions belong to (`app.log` for an entry saved while
+    /// the file was `app.log.1`), for the source's globs.
+    private func savedFamilies(of source: SourceSettings) -> Set<String> {
+        func followed(_ path: String) -> Bool {
+            source.paths.contains { fnmatch($0, path, FNM_PATHNAME) == 0 }
+                && !source.exclude.contains { fnmatch($0, path, 0) == 0 }
+        }
+        var families = Set<String>()
+        for entry in checkpoint.entries where entry.source == source.name {
+            if let base = RotatedSiblings.base(of: entry.path), followed(base) {
+                families.insert(base)
+            } else if followed(entry.path) {
+                families.insert(entry.path)
+            }
+        }
+        return families
     }
 
     private func scanLive(source: SourceSettings, path: String, initial: Bool, now: ContinuousClock.Instant) {
@@ -352,7 +457,10 @@ final class TailerCore {
 
     /// First scan of a path: resume its own and its rotated siblings' saved positions (they
     /// may have been renamed or compressed while the agent was down), or apply `start_at`.
-    private func resumeFamily(source: SourceSettings, path: String, status: FileStatus, now: ContinuousClock.Instant) {
+    /// `status` is `nil` when nothing is at the path (renamed while the agent was down, not
+    /// recreated yet): the saved files are resumed among the siblings, and the file that
+    /// appears at the path later is new.
+    private func resumeFamily(source: SourceSettings, path: String, status: FileStatus?, now: ContinuousClock.Instant) {
         let entries = checkpoint.entries.filter {
             $0.source == source.name && ($0.path == path || RotatedSiblings.age(of: $0.path, base: path) != nil)
         }
@@ -361,7 +469,7 @@ final class TailerCore {
         var liveOffset: UInt64?
         var rotated: [(path: String, age: RotatedSiblings.Age, entry: CheckpointEntry)] = []
         for entry in entries.sorted(by: { $0.updated < $1.updated }) {
-            if entry.device == status.device && entry.inode == status.inode {
+            if let status, entry.device == status.device && entry.inode == status.inode {
                 if let offset = verifiedOffset(entry, path: path) {
                     liveOffset = offset
                     continue
@@ -401,74 +509,155 @@ final class TailerCore {
                 newest.map { age > $0 } ?? true || status.modified / 1_000_000_000 >= lastSave - 1
             }
         }
-        if let liveOffset {
-            startLive(source: source, path: path, status: status, offset: liveOffset, now: now)
-        } else if !entries.isEmpty {
-            startLive(source: source, path: path, status: status, offset: 0, now: now)
-        } else if source.startAt == .beginning {
-            if source.backfillRotated {
-                for sibling in siblings {
-                    guard let reader = try? openReader(path: sibling.path, offset: 0),
-                        let fileStatus = try? reader.status()
-                    else { continue }
-                    add(
-                        source: source.name, family: path, age: sibling.age, path: sibling.path, status: fileStatus,
-                        fingerprint: FileIdentity.fingerprint(ofPath: sibling.path), reader: reader, offset: 0,
-                        role: .rotated, now: now)
+        if let status {
+            if let liveOffset {
+                startLive(source: source, path: path, status: status, offset: liveOffset, now: now)
+            } else if !entries.isEmpty {
+                startLive(source: source, path: path, status: status, offset: 0, now: now)
+            } else if source.startAt == .beginning {
+                if source.backfillRotated {
+                    for sibling in siblings {
+                        guard let reader = try? openReader(path: sibling.path, offset: 0),
+                            let fileStatus = try? reader.status()
+                        else { continue }
+                        add(
+                            source: source.name, family: path, age: sibling.age, path: sibling.path,
+                            status: fileStatus, fingerprint: FileIdentity.fingerprint(ofPath: sibling.path),
+                            reader: reader, offset: 0, role: .rotated, now: now)
+                    }
                 }
+                startLive(source: source, path: path, status: status, offset: 0, now: now)
+            } else {
+                startLive(source: source, path: path, status: status, offset: nil, now: now)
             }
-            startLive(source: source, path: path, status: status, offset: 0, now: now)
-        } else {
-            startLive(source: source, path: path, status: status, offset: nil, now: now)
+        }
+        // Every other sibling is older content the agent leaves alone (`start_at`, or read
+        // before): remembered, so that finding it later is not mistaken for a new rotation.
+        rememberSiblings(source: source.name, family: path)
+    }
+
+    /// A rotated sibling once followed or deliberately left unread, remembered while it exists
+    /// so that meeting it again among the siblings is not taken for a new rotation.
+    struct SeenFile: Hashable {
+        var device: UInt64
+        var inode: UInt64
+        var fingerprint: FileFingerprint?
+    }
+
+    /// One look at a sibling: where it is and what it begins with.
+    private struct SiblingLook {
+        var path: String
+        var age: RotatedSiblings.Age
+        var status: FileStatus
+        var fingerprint: FileFingerprint?
+        var compressed: Bool
+
+        /// True when `seen` describes this file: the same inode with the same first line, or
+        /// for a .gz, the same first line (a compressed copy has a new inode).
+        func matches(_ seen: SeenFile) -> Bool {
+            if seen.device == status.device && seen.inode == status.inode {
+                return seen.fingerprint == nil || fingerprint == nil || seen.fingerprint == fingerprint
+            }
+            return compressed && fingerprint != nil && seen.fingerprint == fingerprint
         }
     }
 
-    /// Where a detached file now is among its siblings: by inode, or for one compressed
-    /// since (and deleted), by fingerprint among the .gz siblings. `nil` when not found.
-    private func currentAge(of file: TailedFile) -> RotatedSiblings.Age? {
-        if file.age != .live { return file.age }
-        guard let fingerprint = file.fingerprint else { return nil }
-        return RotatedSiblings.list(of: file.family).last { sibling in
-            FileIdentity.isGzip(path: sibling.path) && FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint
-        }?.age
+    /// Per family: the siblings seen and not followed (read and released, or left unread).
+    private var seen: [PathKey: Set<SeenFile>] = [:]
+    /// Families whose siblings must be looked at again at the next scan (a .gz whose first line
+    /// could not be read yet, while it is being written).
+    private var recheckFamilies = Set<PathKey>()
+
+    private func remember(_ file: TailedFile) {
+        seen[PathKey(source: file.source, path: file.family), default: []].insert(
+            SeenFile(device: file.device, inode: file.inode, fingerprint: file.fingerprint))
     }
 
-    /// Several rotations between two looks: the files that lived at the path in between are
-    /// siblings newer than the newest rotated file still followed, never seen. Reads them.
+    /// The siblings of `family` not followed by any file, looked at now.
+    private func unfollowedSiblings(source: String, family: String, live: FileStatus?) -> [SiblingLook] {
+        let followed = files.values.filter { $0.source == source && $0.family == family }
+        return RotatedSiblings.list(of: family).compactMap { sibling in
+            guard let status = try? FileStatus.of(path: sibling.path),
+                live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
+                !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
+            else { return nil }
+            return SiblingLook(
+                path: sibling.path, age: sibling.age, status: status,
+                fingerprint: FileIdentity.fingerprint(ofPath: sibling.path),
+                compressed: FileIdentity.isGzip(path: sibling.path))
+        }
+    }
+
+    /// Remembers every sibling of `family` not followed now.
+    private func rememberSiblings(source: String, family: String) {
+        let key = PathKey(source: source, path: family)
+        let live = liveByPath[key].flatMap { files[$0] }.flatMap { try? $0.reader.status() }
+        for look in unfollowedSiblings(source: source, family: family, live: live) {
+            seen[key, default: []].insert(
+                SeenFile(device: look.status.device, inode: look.status.inode, fingerprint: look.fingerprint))
+        }
+    }
+
+    /// Rotations the agent did not see happen (several between two looks, a rotation while
+    /// reading was paused, the live path briefly unreadable): every sibling that is neither
+    /// followed nor seen before is a file that lived at the path in between. Reads them from
+    /// the start, oldest first. A .gz with the first line of a followed or seen file is its
+    /// compressed copy, not a new file.
     private func adoptUnseenSiblings(source: String, family: String, live: FileStatus?, now: ContinuousClock.Instant) {
-        let rotated = files.values.filter { $0.source == source && $0.family == family && !$0.isLive }
-        guard let newest = rotated.compactMap({ currentAge(of: $0) }).max() else { return }
-        adoptSiblings(source: source, family: family, excluding: [], live: live, now: now) { age, _ in age > newest }
+        let key = PathKey(source: source, path: family)
+        let followed = files.values.filter { $0.source == source && $0.family == family }
+        let known = seen[key] ?? []
+        let looks = unfollowedSiblings(source: source, family: family, live: live)
+        var stillPresent = Set<SeenFile>()
+        for look in looks {
+            let matching = known.filter { look.matches($0) }
+            if !matching.isEmpty {
+                stillPresent.formUnion(matching)
+                continue
+            }
+            if look.compressed {
+                guard let fingerprint = look.fingerprint else {
+                    // Being written (or empty): decide when its first line can be read.
+                    recheckFamilies.insert(key)
+                    continue
+                }
+                if followed.contains(where: { $0.fingerprint == fingerprint }) { continue }
+            }
+            guard let reader = try? openReader(path: look.path, offset: 0), let openStatus = try? reader.status()
+            else { continue }
+            logger.info(
+                "Found a rotated file never read; reading it from the start",
+                metadata: ["file.path": "\(look.path)"])
+            add(
+                source: source, family: family, age: look.age, path: look.path, status: openStatus,
+                fingerprint: look.fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
+        }
+        seen[key] = stillPresent
     }
 
     /// Follows from 0 the rotated siblings of `family` that `isNew` accepts and that are not
-    /// followed yet: files that were rotated in while the agent was not looking (stopped, or
-    /// two rotations within one poll interval), so never read. A .gz with the fingerprint of
-    /// a followed file is its compressed copy, not a new file.
+    /// followed yet: at start, files rotated in while the agent was down. A .gz with the
+    /// fingerprint of a followed file is its compressed copy, not a new file.
     private func adoptSiblings(
         source: String, family: String, excluding: Set<String>, live: FileStatus?, now: ContinuousClock.Instant,
         where isNew: (RotatedSiblings.Age, FileStatus) -> Bool
     ) {
         let followed = files.values.filter { $0.source == source && $0.family == family }
-        for sibling in RotatedSiblings.list(of: family) where !excluding.contains(sibling.path) {
-            guard let status = try? FileStatus.of(path: sibling.path), isNew(sibling.age, status),
-                live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
-                !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
-            else { continue }
-            let fingerprint = FileIdentity.fingerprint(ofPath: sibling.path)
-            if FileIdentity.isGzip(path: sibling.path), let fingerprint,
+        for look in unfollowedSiblings(source: source, family: family, live: live)
+        where !excluding.contains(look.path) && isNew(look.age, look.status) {
+            if look.compressed, let fingerprint = look.fingerprint,
                 followed.contains(where: { $0.fingerprint == fingerprint })
             {
                 continue
             }
-            guard let reader = try? openReader(path: sibling.path, offset: 0), let openStatus = try? reader.status()
+            guard let reader = try? openReader(path: look.path, offset: 0), let openStatus = try? reader.status()
             else { continue }
             logger.info(
                 "Found a rotated file never read; reading it from the start",
-                metadata: ["file.path": "\(sibling.path)"])
+                metadata: ["file.path": "\(look.path)"])
             add(
-                source: source, family: family, age: sibling.age, path: sibling.path, status: openStatus,
-                fingerprint: fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
+                source: source, family: family, age: look.age, path: look.path, status: openStatus,
+                fingerprint: look.fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
         }
     }
 
@@ -476,7 +665,7 @@ final class TailerCore {
     /// fingerprint (a copy, or compressed into a .gz).
     private func locate(
         _ entry: CheckpointEntry, among siblings: [(path: String, age: RotatedSiblings.Age)],
-        excluding claimed: Set<String>, live: FileStatus
+        excluding claimed: Set<String>, live: FileStatus?
     ) -> (path: String, age: RotatedSiblings.Age)? {
         guard let fingerprint = entry.fingerprint else { return nil }
         let candidates = siblings.filter { !claimed.contains($0.path) }
@@ -489,7 +678,7 @@ final class TailerCore {
         }
         for sibling in candidates {
             guard let status = try? FileStatus.of(path: sibling.path),
-                status.device != live.device || status.inode != live.inode,
+                live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
                 FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint
             else { continue }
             if !FileIdentity.isGzip(path: sibling.path) {
