@@ -30,7 +30,8 @@ final class IntegrationEnvironment {
     /// Writes the config: `output: file`, one rule turning each `seq=N user=U` line into an
     /// event whose `seq` attribute is N, fast polling.
     func writeConfig(
-        paths: [String], startAt: String = "beginning", extraTail: String = "", partialLineTimeout: String = "300ms"
+        paths: [String], startAt: String = "beginning", extraTail: String = "", partialLineTimeout: String = "300ms",
+        extraSource: String = ""
     ) throws {
         let quoted = paths.map { "\"\($0)\"" }.joined(separator: ", ")
         let yaml = """
@@ -48,6 +49,7 @@ final class IntegrationEnvironment {
               - name: app
                 paths: [\(quoted)]
                 start_at: \(startAt)
+                \(extraSource)
             rules:
               - name: numbered
                 match: 'seq=(?<seq>\\d+) user=(?<user>\\d+)'

@@ -358,7 +358,7 @@ private struct ConfigLoader {
         guard let spec = top.value("sources"), let items = reader.list(spec, at: "sources") else { return [] }
         var sources: [SourceSettings] = []
         var firstIndexByName: [String: Int] = [:]
-        let allowed = ["name", "paths", "exclude", "start_at", "backfill_rotated"]
+        let allowed = ["name", "paths", "exclude", "start_at", "backfill_rotated", "rotated_dir"]
         for (index, item) in items.enumerated() {
             guard let source = reader.section(item, at: "sources[\(index)]", allowed: allowed) else { continue }
             var valid = true
@@ -399,6 +399,7 @@ private struct ConfigLoader {
             let exclude = reader.stringList(source, "exclude")
             let startAt = reader.choice(source, "start_at", among: SourceSettings.StartAt.allCases.map(\.rawValue))
             let backfill = reader.bool(source, "backfill_rotated")
+            let rotatedDirectory = reader.string(source, "rotated_dir")
             guard valid, let name, let paths else { continue }
             sources.append(
                 SourceSettings(
@@ -407,6 +408,7 @@ private struct ConfigLoader {
                     exclude: exclude ?? [],
                     startAt: startAt.flatMap(SourceSettings.StartAt.init(rawValue:)) ?? .end,
                     backfillRotated: backfill ?? true,
+                    rotatedDirectory: rotatedDirectory,
                     location: source.value("name")?.location ?? source.location
                 )
             )

@@ -239,6 +239,10 @@ public struct SourceSettings: Sendable {
     /// `backfill_rotated:`: with `start_at: beginning`, also read rotated siblings that exist
     /// at first start (`app.log.2.gz`, `app.log.1`), oldest first. Default true.
     public var backfillRotated: Bool
+    /// `rotated_dir:`: where rotated files are moved (logrotate's `olddir`), absolute or
+    /// relative to each followed file's directory. Rotated siblings are looked for there as
+    /// well as next to the file. Default none.
+    public var rotatedDirectory: String?
     /// Where `name:` was written, for errors.
     public var location: SourceLocation
 
@@ -248,8 +252,10 @@ public struct SourceSettings: Sendable {
         exclude: [String] = [],
         startAt: StartAt = .end,
         backfillRotated: Bool = true,
+        rotatedDirectory: String? = nil,
         location: SourceLocation
     ) {
+        self.rotatedDirectory = rotatedDirectory
         self.name = name
         self.paths = paths
         self.exclude = exclude

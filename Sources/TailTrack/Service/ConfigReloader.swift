@@ -66,7 +66,9 @@ final class ConfigReloader: Sendable {
     static func settingsNeedingRestart(running: TailTrackConfig, new: TailTrackConfig) -> [String] {
         var changed: [String] = []
         let sources = { (config: TailTrackConfig) in
-            config.sources.map { "\($0.name)|\($0.paths)|\($0.exclude)|\($0.startAt)|\($0.backfillRotated)" }
+            config.sources.map {
+                "\($0.name)|\($0.paths)|\($0.exclude)|\($0.startAt)|\($0.backfillRotated)|\($0.rotatedDirectory ?? "")"
+            }
         }
         if sources(running) != sources(new) { changed.append("sources") }
         if running.track.baseURL != new.track.baseURL || running.track.siteID != new.track.siteID {

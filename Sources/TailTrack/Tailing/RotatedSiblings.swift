@@ -56,18 +56,25 @@ enum RotatedSiblings {
         return result
     }
 
-    /// The rotated siblings of `base` that exist now, oldest first.
-    static func list(of base: String) -> [(path: String, age: Age)] {
+    /// The rotated siblings of `base` that exist now, oldest first: next to it, and in
+    /// `rotatedDirectory` (logrotate's `olddir`; relative to `base`'s directory) when given.
+    static func list(of base: String, rotatedDirectory: String? = nil) -> [(path: String, age: Age)] {
         let directory = (base as NSString).deletingLastPathComponent
         let name = (base as NSString).lastPathComponent
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
-        else { return [] }
-        var result: [(path: String, age: Age)] = []
-        for candidate in names {
-            guard let age = age(of: candidate, base: name) else { continue }
-            result.append((directory + "/" + candidate, age))
+        var directories = [directory.isEmpty ? "." : directory]
+        if let rotatedDirectory, !rotatedDirectory.isEmpty {
+            let joined = rotatedDirectory.hasPrefix("/") ? rotatedDirectory : directories[0] + "/" + rotatedDirectory
+            directories.append((joined as NSString).standardizingPath)
         }
-        return result.sorted { $0.age < $1.age }
+        var result: [(path: String, age: Age)] = []
+        for folder in directories {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for candidate in names {
+                guard let age = age(of: candidate, base: name) else { continue }
+                result.append((folder + "/" + candidate, age))
+            }
+        }
+        return result.sorted { ($0.age, $0.path) < ($1.age, $1.path) }
     }
 }
 

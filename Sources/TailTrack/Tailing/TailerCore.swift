@@ -12,6 +12,8 @@ final class TailerCore {
     let config: TailTrackConfig
     let checkpoint: CheckpointStore
     let logger: Logger
+    /// `rotated_dir` by source name.
+    private let rotatedDirectories: [String: String?]
     private(set) var files: [FileKey: TailedFile] = [:]
     private var nextKey: UInt64 = 1
     private var liveByPath: [PathKey: FileKey] = [:]
@@ -28,6 +30,8 @@ final class TailerCore {
     let chunkLines = 4096
 
     init(config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger) {
+        self.rotatedDirectories = Dictionary(
+            config.sources.map { ($0.name, $0.rotatedDirectory) }, uniquingKeysWith: { first, _ in first })
         self.config = config
         self.checkpoint = checkpoint
         self.logger = logger
@@ -228,7 +232,7 @@ final class TailerCore {
     private func continueInCompressedCopy(_ file: TailedFile, now: ContinuousClock.Instant) -> Bool {
         guard let fingerprint = file.fingerprint else { return false }
         let followed = files.values.filter { $0.source == file.source && $0.family == file.family }
-        for sibling in RotatedSiblings.list(of: file.family).reversed() {
+        for sibling in siblings(of: file.family, source: file.source).reversed() {
             guard FileIdentity.isGzip(path: sibling.path), let status = try? FileStatus.of(path: sibling.path),
                 !followed.contains(where: { $0.device == status.device && $0.inode == status.inode }),
                 FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint,
@@ -319,8 +323,32 @@ final class TailerCore {
         firstScanDone = true
     }
 
+    /// The rotated siblings of a followed path, oldest first, including those in the source's
+    /// `rotated_dir`.
+    private func siblings(of family: String, source: String) -> [(path: String, age: RotatedSiblings.Age)] {
+        let directory = rotatedDirectories[source] ?? nil
+        return RotatedSiblings.list(of: family, rotatedDirectory: directory)
+    }
+
+    /// The directory of `family`'s rotated siblings in `rotated_dir`, if the source has one.
+    private func rotatedDirectory(of family: String, source: String) -> String? {
+        guard let configured = rotatedDirectories[source] ?? nil, !configured.isEmpty else { return nil }
+        if configured.hasPrefix("/") { return (configured as NSString).standardizingPath }
+        let directory = (family as NSString).deletingLastPathComponent
+        return (((directory.isEmpty ? "." : directory) + "/" + configured) as NSString).standardizingPath
+    }
+
+    /// True when `candidate` is a rotated sibling of `family`, next to it or in `rotated_dir`.
+    private func isSibling(_ candidate: String, of family: String, source: String) -> Bool {
+        if RotatedSiblings.age(of: candidate, base: family) != nil { return true }
+        guard let directory = rotatedDirectory(of: family, source: source) else { return false }
+        let moved = directory + "/" + (family as NSString).lastPathComponent
+        return RotatedSiblings.age(of: candidate, base: moved) != nil
+    }
+
     /// The followed paths that saved positions belong to (`app.log` for an entry saved while
-    /// the file was `app.log.1`), for the source's globs.
+    /// the file was `app.log.1`, or `old/app.log.1` with `rotated_dir: old`), for the source's
+    /// globs.
     private func savedFamilies(of source: SourceSettings) -> Set<String> {
         func followed(_ path: String) -> Bool {
             source.paths.contains { fnmatch($0, path, FNM_PATHNAME) == 0 }
@@ -328,11 +356,25 @@ final class TailerCore {
         }
         var families = Set<String>()
         for entry in checkpoint.entries where entry.source == source.name {
-            if let base = RotatedSiblings.base(of: entry.path), followed(base) {
-                families.insert(base)
-            } else if followed(entry.path) {
-                families.insert(entry.path)
+            if let base = RotatedSiblings.base(of: entry.path) {
+                if followed(base) {
+                    families.insert(base)
+                    continue
+                }
+                // In rotated_dir: the family is the same name in a followed directory.
+                let name = (base as NSString).lastPathComponent
+                let directories = source.paths.map(DirectoryWatcher.directory(ofGlob:))
+                if let family = directories.map({ $0 + "/" + name }).first(where: {
+                    followed($0)
+                        && rotatedDirectory(of: $0, source: source.name).map { dir in
+                            (base as NSString).deletingLastPathComponent == dir
+                        } ?? false
+                }) {
+                    families.insert(family)
+                    continue
+                }
             }
+            if followed(entry.path) { families.insert(entry.path) }
         }
         return families
     }
@@ -396,7 +438,7 @@ final class TailerCore {
         file.role = .rotated
         var continued = false
         if let fingerprint = file.fingerprint {
-            for sibling in RotatedSiblings.list(of: path).reversed() {
+            for sibling in siblings(of: path, source: source.name).reversed() {
                 guard let siblingStatus = try? FileStatus.of(path: sibling.path),
                     siblingStatus.inode != status.inode || siblingStatus.device != status.device,
                     FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint,
@@ -442,7 +484,7 @@ final class TailerCore {
             file.role = .deleted(since: now)
         } else {
             file.role = .rotated
-            if let sibling = RotatedSiblings.list(of: file.family).first(where: { sibling in
+            if let sibling = siblings(of: file.family, source: file.source).first(where: { sibling in
                 guard let siblingStatus = try? FileStatus.of(path: sibling.path) else { return false }
                 return siblingStatus.device == file.device && siblingStatus.inode == file.inode
             }) {
@@ -462,9 +504,9 @@ final class TailerCore {
     /// appears at the path later is new.
     private func resumeFamily(source: SourceSettings, path: String, status: FileStatus?, now: ContinuousClock.Instant) {
         let entries = checkpoint.entries.filter {
-            $0.source == source.name && ($0.path == path || RotatedSiblings.age(of: $0.path, base: path) != nil)
+            $0.source == source.name && ($0.path == path || isSibling($0.path, of: path, source: source.name))
         }
-        let siblings = RotatedSiblings.list(of: path)
+        let familySiblings = siblings(of: path, source: source.name)
         var claimed = Set<String>()
         var liveOffset: UInt64?
         var rotated: [(path: String, age: RotatedSiblings.Age, entry: CheckpointEntry)] = []
@@ -477,7 +519,7 @@ final class TailerCore {
                 // Truncated while we were down (copytruncate), or the inode was reused by a
                 // new file: either way the saved lines, if anywhere, are in a sibling.
             }
-            if let found = locate(entry, among: siblings, excluding: claimed, live: status) {
+            if let found = locate(entry, among: familySiblings, excluding: claimed, live: status) {
                 claimed.insert(found.path)
                 rotated.append((found.path, found.age, entry))
             } else {
@@ -516,7 +558,7 @@ final class TailerCore {
                 startLive(source: source, path: path, status: status, offset: 0, now: now)
             } else if source.startAt == .beginning {
                 if source.backfillRotated {
-                    for sibling in siblings {
+                    for sibling in familySiblings {
                         guard let reader = try? openReader(path: sibling.path, offset: 0),
                             let fileStatus = try? reader.status()
                         else { continue }
@@ -576,7 +618,7 @@ final class TailerCore {
     /// The siblings of `family` not followed by any file, looked at now.
     private func unfollowedSiblings(source: String, family: String, live: FileStatus?) -> [SiblingLook] {
         let followed = files.values.filter { $0.source == source && $0.family == family }
-        return RotatedSiblings.list(of: family).compactMap { sibling in
+        return siblings(of: family, source: source).compactMap { sibling in
             guard let status = try? FileStatus.of(path: sibling.path),
                 live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
                 !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })

@@ -118,6 +118,7 @@ import Testing
                 backfill_rotated: false
               - name: web.access-1
                 paths: ["/var/log/nginx/access.log", "./more/*.log"]
+                rotated_dir: old
             rules:
               - name: purchase
                 match: 'x'
@@ -167,9 +168,11 @@ import Testing
         #expect(config.sources[1].exclude.isEmpty)
         #expect(config.sources[1].startAt == .end)
         #expect(config.sources[1].backfillRotated)
+        #expect(config.sources[0].rotatedDirectory == nil)
+        #expect(config.sources[1].rotatedDirectory == "old")
         #expect(config.rules.count == 1)
         #expect(config.rules[0]["name"]?.value.kind == .string("purchase"))
-        #expect(config.rules[0].location.line == 39)
+        #expect(config.rules[0].location.line == 40)
         #expect(config.output == .file(path: "\(dir)/out.jsonl"))
         #expect(config.shutdownTimeout == .milliseconds(1500))
         #expect(config.logLevel == "debug")
