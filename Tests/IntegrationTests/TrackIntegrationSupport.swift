@@ -131,8 +131,17 @@ final class AgentUnderTest: Sendable {
 
     /// Resident memory (`VmRSS` of `/proc/PID/status`) in kB; `nil` once it is gone.
     func residentKilobytes() -> Int? {
+        statusField("VmRSS:")
+    }
+
+    /// Peak resident memory since the start (`VmHWM`) in kB; `nil` once it is gone.
+    func peakResidentKilobytes() -> Int? {
+        statusField("VmHWM:")
+    }
+
+    private func statusField(_ name: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(name) {
             return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         }
         return nil
