@@ -20,7 +20,8 @@ struct StatusCommand: ParsableCommand {
         let logger = Logger(label: "tailtrack.status")
         let files: [TailedFileStatus]
         do {
-            files = try Tailer.offlineStatus(stateDirectory: config.stateDirectory, logger: logger)
+            files = try Tailer.offlineStatus(
+                stateDirectory: config.stateDirectory, sources: config.sources, logger: logger)
         } catch {
             Output.err("\(error)")
             throw ExitCode(1)
@@ -41,7 +42,7 @@ struct StatusCommand: ParsableCommand {
             Output.out(cells.joined(separator: "  "))
         }
         if files.isEmpty {
-            Output.err("no saved positions in \(config.stateDirectory)")
+            Output.err("no saved positions in \(config.stateDirectory) and no matched files")
         }
     }
 }

@@ -204,6 +204,46 @@ import Testing
     }
 }
 
+extension CLITests {
+    /// FAILURE-MODES row 2: a matched file the agent cannot open shows in `status` as
+    /// `unreadable` (run as `nobody`, since root opens any file), next to the saved positions
+    /// and the matched files not read yet.
+    @Test(.enabled(if: getuid() == 0, "needs root to run status as another user"))
+    func statusShowsUnreadableAndNewFiles() throws {
+        let directory = try CLITemporaryDirectory()
+        chmod(directory.root, 0o755)
+        try directory.write("logs/open.log", "one\n")
+        try directory.write("logs/locked.log", "two\n")
+        try directory.write("logs/open.log.1", "rotated\n")
+        chmod(directory.path("logs/locked.log"), 0)
+        try FileManager.default.createDirectory(atPath: directory.path("state"), withIntermediateDirectories: true)
+        try directory.write(
+            "tailtrack.yml",
+            """
+            track: { site_id: s, api_key: k }
+            state_dir: \(directory.path("state"))
+            sources:
+              - name: app
+                paths: ["\(directory.path("logs"))/*.log*"]
+            rules: []
+            """)
+        let result = try CLIRun.run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", CLIRun.binary, "status", "--config",
+                directory.path("tailtrack.yml"),
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true)
+        }
+        let states = Dictionary(rows.dropFirst().map { (String($0[1]), String($0.last ?? "")) }) { first, _ in first }
+        #expect(
+            states == [directory.path("logs/locked.log"): "unreadable", directory.path("logs/open.log"): "new"],
+            "\(result.stdout)")
+    }
+}
+
 /// Runs the built `tailtrack` (or any program) and collects what it printed.
 enum CLIRun {
     struct Result {

@@ -23,6 +23,7 @@ public final class PipelineMetrics: Sendable {
         public static let queueBytes = "tailtrack_queue_bytes"
         public static let behindBytes = "tailtrack_behind_bytes"
         public static let followedFiles = "tailtrack_followed_files"
+        public static let unreadableFiles = "tailtrack_unreadable_files"
         public static let lastSuccess = "tailtrack_last_success_timestamp_seconds"
         public static let healthy = "tailtrack_healthy"
     }
@@ -66,7 +67,9 @@ public final class PipelineMetrics: Sendable {
             }
             count(Name.lostBytes, [], Int(clamping: snapshot.lostBytes), in: &state)
             gauge(Name.queueBytes, [], Double(delivery.queueBytes), in: &state)
-            gauge(Name.followedFiles, [], Double(snapshot.files.count), in: &state)
+            let unreadable = snapshot.files.filter { $0.state == TailedFileStatus.unreadable }.count
+            gauge(Name.followedFiles, [], Double(snapshot.files.count - unreadable), in: &state)
+            gauge(Name.unreadableFiles, [], Double(unreadable), in: &state)
             gauge(Name.lastSuccess, [], lastSuccess ?? 0, in: &state)
             gauge(Name.healthy, [], healthy ? 1 : 0, in: &state)
 

@@ -9,8 +9,13 @@ public struct TailedFileStatus: Sendable, Equatable {
     public var size: UInt64
     /// Bytes not yet acknowledged; `nil` when unknown (a .gz, or a file no longer there).
     public var bytesBehind: UInt64?
-    /// `live`, `rotated`, `deleted`, or for an offline status `present`, `moved` or `gone`.
+    /// `live`, `rotated`, `deleted`, `unreadable` (matched, cannot be opened: retried), or for
+    /// an offline status `present`, `moved`, `gone`, `new` (matched, nothing saved yet) or
+    /// `unreadable`.
     public var state: String
+
+    /// The state of a matched file that cannot be opened.
+    public static let unreadable = "unreadable"
 
     public init(
         source: String, path: String, identity: FileIdentity, committedOffset: UInt64, size: UInt64,

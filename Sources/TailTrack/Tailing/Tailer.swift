@@ -168,10 +168,13 @@ public final class Tailer: Sendable {
     }
 
     /// What `tailtrack status` shows with no agent running: every saved position, and how far
-    /// behind it is the file now at that path.
-    public static func offlineStatus(stateDirectory: String, logger: Logger) throws -> [TailedFileStatus] {
+    /// behind it is the file now at that path; then the files `sources` match that have no
+    /// saved position: `new`, or `unreadable` when they cannot be opened (the agent would retry).
+    public static func offlineStatus(
+        stateDirectory: String, sources: [SourceSettings] = [], logger: Logger
+    ) throws -> [TailedFileStatus] {
         let store = try CheckpointStore(stateDirectory: stateDirectory, logger: logger)
-        return store.entries.sorted { ($0.source, $0.path) < ($1.source, $1.path) }.map { entry in
+        let saved = store.entries.sorted { ($0.source, $0.path) < ($1.source, $1.path) }.map { entry in
             let status = try? FileStatus.of(path: entry.path)
             let same = status.map { $0.device == entry.device && $0.inode == entry.inode } ?? false
             let size = status?.size ?? 0
@@ -180,6 +183,33 @@ public final class Tailer: Sendable {
                 size: size, bytesBehind: same ? size.subtractingClamped(entry.offset) : nil,
                 state: status == nil ? "gone" : (same ? "present" : "moved"))
         }
+        var unsaved: [TailedFileStatus] = []
+        for source in sources {
+            let matched = PathGlob.expand(source.paths, excluding: source.exclude)
+            let bases = Set(matched)
+            for path in matched {
+                if RotatedSiblings.candidateBases(of: path).contains(where: { $0 != path && bases.contains($0) }) {
+                    continue
+                }
+                guard let status = try? FileStatus.of(path: path),
+                    !store.entries.contains(where: {
+                        $0.source == source.name && $0.device == status.device && $0.inode == status.inode
+                    })
+                else { continue }
+                var readable = false
+                if let reader = try? PlainFileReader(path: path, bufferBytes: 16) {
+                    reader.close()
+                    readable = true
+                }
+                unsaved.append(
+                    TailedFileStatus(
+                        source: source.name, path: path,
+                        identity: FileIdentity(device: status.device, inode: status.inode, fingerprint: nil),
+                        committedOffset: 0, size: status.size, bytesBehind: readable ? status.size : nil,
+                        state: readable ? "new" : TailedFileStatus.unreadable))
+            }
+        }
+        return saved + unsaved
     }
 }
 

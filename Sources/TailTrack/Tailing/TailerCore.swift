@@ -18,6 +18,9 @@ final class TailerCore {
     private var nextKey: UInt64 = 1
     private var liveByPath: [PathKey: FileKey] = [:]
     private var knownPaths = Set<PathKey>()
+    /// Matched paths that could not be opened (permissions, a file briefly mode 000): what
+    /// was found there and why.
+    private var unreadable: [PathKey: (status: FileStatus, error: String)] = [:]
     private(set) var firstScanDone = false
     private var lastScan: ContinuousClock.Instant?
     private var lastCollection: ContinuousClock.Instant?
@@ -148,13 +151,21 @@ final class TailerCore {
     }
 
     func status() -> [TailedFileStatus] {
-        files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }.map { file in
+        let followed = files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }.map { file in
             TailedFileStatus(
                 source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
                 size: file.size,
                 bytesBehind: file.reader.isCompressed ? nil : file.size.subtractingClamped(file.committed),
                 state: file.statusText)
         }
+        let stuck = unreadable.sorted { ($0.key.source, $0.key.path) < ($1.key.source, $1.key.path) }.map {
+            key, value in
+            TailedFileStatus(
+                source: key.source, path: key.path,
+                identity: FileIdentity(device: value.status.device, inode: value.status.inode, fingerprint: nil),
+                committedOffset: 0, size: value.status.size, bytesBehind: nil, state: TailedFileStatus.unreadable)
+        }
+        return followed + stuck
     }
 
     /// Closes every file (at shutdown, after the final acknowledgements).
@@ -755,11 +766,23 @@ final class TailerCore {
     ) {
         let pathKey = PathKey(source: source.name, path: path)
         knownPaths.insert(pathKey)
-        guard let reader = try? PlainFileReader(path: path, bufferBytes: config.tail.readBytes),
-            let openStatus = try? reader.status()
-        else {
-            logger.warning("Cannot open a matched file; will retry", metadata: ["file.path": "\(path)"])
+        let reader: PlainFileReader
+        let openStatus: FileStatus
+        do {
+            reader = try PlainFileReader(path: path, bufferBytes: config.tail.readBytes)
+            openStatus = try reader.status()
+        } catch {
+            // Logged once; shown by `status` and the tailtrack_unreadable_files metric until it
+            // opens (each scan retries).
+            if unreadable.updateValue((status, "\(error)"), forKey: pathKey) == nil {
+                logger.warning(
+                    "Cannot open a matched file; retrying at every scan",
+                    metadata: ["file.path": "\(path)", "error": "\(error)"])
+            }
             return
+        }
+        if unreadable.removeValue(forKey: pathKey) != nil {
+            logger.info("A matched file that could not be opened is now followed", metadata: ["file.path": "\(path)"])
         }
         let start = offset ?? (try? lastLineBoundary(reader, size: openStatus.size)) ?? 0
         let file = add(

@@ -23,7 +23,13 @@ import Testing
         metrics.update(snapshot, lastSuccess: 1_700_000_000, healthy: true)
         snapshot.rules.sources["app"]?.lines = 15
         snapshot.delivery.operationsSent = 9
-        snapshot.files = []
+        // A matched file that cannot be opened counts as unreadable, not followed.
+        snapshot.files = [
+            TailedFileStatus(
+                source: "app", path: "/var/log/locked.log",
+                identity: FileIdentity(device: 1, inode: 3, fingerprint: nil), committedOffset: 0, size: 5,
+                bytesBehind: nil, state: TailedFileStatus.unreadable)
+        ]
         metrics.update(snapshot, lastSuccess: 1_700_000_001, healthy: false)
 
         let lines = Set(registry.emitToString().split(separator: "\n").map(String.init))
@@ -39,6 +45,7 @@ import Testing
             "tailtrack_dead_letter_operations_total 0",
             "tailtrack_queue_bytes 120.0",
             "tailtrack_followed_files 0.0",
+            "tailtrack_unreadable_files 1.0",
             "tailtrack_last_success_timestamp_seconds 1700000001.0",
             "tailtrack_healthy 0.0",
         ]
