@@ -27,7 +27,7 @@ final class DirectoryWatcher: Sendable {
     /// Watches the directories of `patterns` (the longest leading part of each glob that has
     /// no wildcard) and calls `onChange` (on the watcher's own thread) after each batch of
     /// events; `nil` when inotify is unavailable or no directory could be watched.
-    init?(patterns: [String], logger: Logger, onChange: @escaping @Sendable () -> Void) {
+    init?(patterns: [String], logger: Logger, onChange: @escaping @Sendable (DirectoryChange) -> Void) {
         let directories = Set(patterns.map(Self.directory(ofGlob:))).sorted()
         let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard descriptor >= 0 else {
@@ -40,9 +40,12 @@ final class DirectoryWatcher: Sendable {
             IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB
                 | IN_DELETE_SELF | IN_MOVE_SELF)
         var watched: [String] = []
+        var directoryByWatch: [Int32: String] = [:]
         for directory in directories {
-            if inotify_add_watch(descriptor, directory, mask) >= 0 {
+            let watch = inotify_add_watch(descriptor, directory, mask)
+            if watch >= 0 {
                 watched.append(directory)
+                directoryByWatch[watch] = directory
             } else {
                 let reason =
                     errno == ENOSPC
@@ -74,7 +77,8 @@ final class DirectoryWatcher: Sendable {
             && !patterns.contains { pattern in
                 pattern.split(separator: "/").dropLast().contains { $0.contains { "*?[".contains($0) } }
             }
-        thread = WatcherThread(inotify: descriptor, wake: pipeEnds[0], onChange: onChange)
+        thread = WatcherThread(
+            inotify: descriptor, wake: pipeEnds[0], directories: directoryByWatch, onChange: onChange)
         thread.start()
     }
 
@@ -113,13 +117,18 @@ final class DirectoryWatcher: Sendable {
 private final class WatcherThread: Sendable {
     let inotify: Int32
     let wake: Int32
-    let onChange: @Sendable () -> Void
+    let directories: [Int32: String]
+    let onChange: @Sendable (DirectoryChange) -> Void
     /// Set once a watched directory was deleted or moved (its watch is gone).
     let lostAWatch = Atomic<Bool>(false)
 
-    init(inotify: Int32, wake: Int32, onChange: @escaping @Sendable () -> Void) {
+    init(
+        inotify: Int32, wake: Int32, directories: [Int32: String],
+        onChange: @escaping @Sendable (DirectoryChange) -> Void
+    ) {
         self.inotify = inotify
         self.wake = wake
+        self.directories = directories
         self.onChange = onChange
     }
 
@@ -155,31 +164,55 @@ private final class WatcherThread: Sendable {
             if descriptors[1].revents != 0 { break }
             if descriptors[0].revents != 0 {
                 // Drain every pending event: one wake-up covers them all.
+                var change = DirectoryChange()
                 while true {
                     let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
                     guard count > 0 else { break }
-                    if Self.containsLostWatch(buffer, count: count) { lostAWatch.store(true, ordering: .relaxed) }
+                    collect(buffer, count: count, into: &change)
                 }
-                onChange()
+                onChange(change)
             }
         }
         close(wake)
     }
 
-    /// True when the events in `buffer` include a watch removed (`IN_IGNORED`) or its directory
-    /// deleted or moved.
-    private static func containsLostWatch(_ buffer: [UInt8], count: Int) -> Bool {
+    /// Folds the events in `buffer` into `change`: writes to a file name it; anything else
+    /// (a create, rename, delete, attribute change, overflow) asks for a full scan. A watch
+    /// removed (`IN_IGNORED`) or its directory deleted or moved also marks the watcher as no
+    /// longer covering everything.
+    private func collect(_ buffer: [UInt8], count: Int, into change: inout DirectoryChange) {
         let headerSize = MemoryLayout<inotify_event>.size
         let lost = UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)
-        return buffer.withUnsafeBytes { raw in
+        let writes = UInt32(IN_MODIFY | IN_CLOSE_WRITE)
+        buffer.withUnsafeBytes { raw in
             var position = 0
             while position + headerSize <= count {
+                let watch = raw.loadUnaligned(fromByteOffset: position, as: Int32.self)
                 let mask = raw.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self)
-                let nameLength = raw.loadUnaligned(fromByteOffset: position + 12, as: UInt32.self)
-                if mask & lost != 0 { return true }
-                position += headerSize + Int(nameLength)
+                let nameLength = Int(raw.loadUnaligned(fromByteOffset: position + 12, as: UInt32.self))
+                let nameStart = position + headerSize
+                position = nameStart + nameLength
+                if mask & lost != 0 { lostAWatch.store(true, ordering: .relaxed) }
+                guard mask & ~writes == 0, nameLength > 0, position <= count, let directory = directories[watch],
+                    change.modified.count < DirectoryChange.maximumNamed
+                else {
+                    change.needsScan = true
+                    continue
+                }
+                let name = raw[nameStart..<position].prefix { $0 != 0 }
+                change.modified.insert(directory + "/" + String(decoding: name, as: UTF8.self))
             }
-            return false
         }
     }
+}
+
+/// What changed in the watched directories since the last wake-up.
+struct DirectoryChange: Sendable {
+    /// Most written files named one by one; past it, a full scan is cheaper.
+    static let maximumNamed = 512
+
+    /// Files written to (full paths).
+    var modified = Set<String>()
+    /// True when something other than writes happened: globs must be re-expanded.
+    var needsScan = false
 }

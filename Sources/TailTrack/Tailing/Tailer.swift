@@ -69,7 +69,9 @@ public final class Tailer: Sendable {
         let wakeup = self.wakeup
         let watcher =
             config.tail.useInotify
-            ? DirectoryWatcher(patterns: config.sources.flatMap(\.paths), logger: logger) { wakeup.signal(scan: true) }
+            ? DirectoryWatcher(patterns: config.sources.flatMap(\.paths), logger: logger) { change in
+                wakeup.signal(scan: change.needsScan, written: change.modified)
+            }
             : nil
         defer { watcher?.stop() }
         let pool = NIOThreadPool(numberOfThreads: 1)
@@ -92,10 +94,11 @@ public final class Tailer: Sendable {
             }
             while !Task.isCancelled {
                 let room = max(0, Self.queueBytes - queued.value.load(ordering: .relaxed))
-                let scan = wakeup.takeScanRequest()
+                let changes = wakeup.takeChanges()
                 let step = try await pool.runIfActive {
                     let step = self.core.withLock { core in
-                        if scan { core.requestScan() }
+                        if changes.scan { core.requestScan() }
+                        if !changes.written.isEmpty { core.noteWritten(changes.written, now: .now) }
                         return core.step(now: .now, readBudget: room)
                     }
                     do {

@@ -69,6 +69,24 @@ final class TailerCore {
         scanRequested = true
     }
 
+    /// Files inotify saw written to: each followed file at one of those paths is stat'ed now
+    /// and read if it grew or shrank, without a full scan (cheap with thousands of files). A
+    /// path no followed file has (a new file, or a path spelt differently) asks for a scan.
+    func noteWritten(_ paths: Set<String>, now: ContinuousClock.Instant) {
+        for path in paths {
+            var found = false
+            for source in config.sources {
+                guard let key = liveByPath[PathKey(source: source.name, path: path)], let file = files[key] else {
+                    continue
+                }
+                found = true
+                guard let status = try? file.reader.status() else { continue }
+                refreshLive(file, source: source, status: status, now: now)
+            }
+            if !found { scanRequested = true }
+        }
+    }
+
     /// One round: re-scan when due, read from every file that may have data (rotated files
     /// of a family before the live one), flush and
     /// release finished files, apply the deleted-file limits. Reads at most about
@@ -395,14 +413,7 @@ final class TailerCore {
         guard let status = try? FileStatus.of(path: path) else { return }
         if let key = liveByPath[pathKey], let file = files[key] {
             if file.device == status.device && file.inode == status.inode {
-                if status.size != file.size { file.lastActivity = now }
-                let grew = status.size != file.size
-                file.size = status.size
-                if isTruncated(file, status: status, sizeChanged: grew) {
-                    handleCopytruncate(file, source: source, path: path, status: status, now: now)
-                } else if status.size > file.reader.offset {
-                    file.readDue = true
-                }
+                refreshLive(file, source: source, status: status, now: now)
                 return
             }
             // Another file now has the path: the one we read was rotated away.
@@ -424,6 +435,21 @@ final class TailerCore {
         } else {
             // Appeared while running (or reappeared after a rotation): all of it is new.
             startLive(source: source, path: path, status: status, offset: 0, now: now)
+        }
+    }
+
+    /// The live file at its path again (same inode): notes growth, and truncation in place
+    /// (copytruncate).
+    private func refreshLive(
+        _ file: TailedFile, source: SourceSettings, status: FileStatus, now: ContinuousClock.Instant
+    ) {
+        let changed = status.size != file.size
+        if changed { file.lastActivity = now }
+        file.size = status.size
+        if isTruncated(file, status: status, sizeChanged: changed) {
+            handleCopytruncate(file, source: source, path: file.family, status: status, now: now)
+        } else if status.size > file.reader.offset {
+            file.readDue = true
         }
     }
 

@@ -9,6 +9,7 @@ final class Wakeup: Sendable {
     private struct State {
         var signalled = false
         var scanRequested = false
+        var written = Set<String>()
         var waiter: CheckedContinuation<Void, Never>?
         var generation = 0
     }
@@ -16,10 +17,18 @@ final class Wakeup: Sendable {
     private let state = Mutex(State())
 
     /// Wakes the loop; with `scan`, the next step also re-scans (something in a watched
-    /// directory changed).
-    func signal(scan: Bool = false) {
+    /// directory changed); `written` names files written to, which the next step looks at.
+    func signal(scan: Bool = false, written: Set<String> = []) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if scan { state.scanRequested = true }
+            if !written.isEmpty {
+                if state.written.count + written.count > DirectoryChange.maximumNamed {
+                    state.scanRequested = true
+                    state.written = []
+                } else {
+                    state.written.formUnion(written)
+                }
+            }
             state.signalled = true
             defer { state.waiter = nil }
             return state.waiter
@@ -27,11 +36,14 @@ final class Wakeup: Sendable {
         waiter?.resume()
     }
 
-    /// Whether a scan was requested since the last call.
-    func takeScanRequest() -> Bool {
+    /// Whether a scan was requested since the last call, and the files written to.
+    func takeChanges() -> (scan: Bool, written: Set<String>) {
         state.withLock { state in
-            defer { state.scanRequested = false }
-            return state.scanRequested
+            defer {
+                state.scanRequested = false
+                state.written = []
+            }
+            return (state.scanRequested, state.written)
         }
     }
 
