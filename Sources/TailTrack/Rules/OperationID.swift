@@ -29,6 +29,25 @@ public enum OperationID {
         rule: String,
         eventTimeMilliseconds: Int64?
     ) -> String {
+        String(unsafeUninitializedCapacity: 26) { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            write(
+                fingerprint: fingerprint, offset: offset, line: line, rule: rule,
+                eventTimeMilliseconds: eventTimeMilliseconds, to: base)
+            return 26
+        }
+    }
+
+    /// Writes the 26 characters of ``make(fingerprint:offset:line:rule:eventTimeMilliseconds:)``
+    /// to `target`, which has room for them.
+    static func write(
+        fingerprint: FileFingerprint,
+        offset: UInt64,
+        line: UnsafeRawBufferPointer,
+        rule: String,
+        eventTimeMilliseconds: Int64?,
+        to target: UnsafeMutablePointer<UInt8>
+    ) {
         var hasher = StableHasher()
         hasher.combine(fingerprint.value)
         hasher.combine(UInt64(truncatingIfNeeded: fingerprint.length))
@@ -45,10 +64,11 @@ public enum OperationID {
             let span = derivedTimeUpperBound - derivedTimeLowerBound
             time = derivedTimeLowerBound + (first >> 16) % span
         }
-        return ULID.encode(
+        ULID.write(
             timeMilliseconds: time,
             entropyHigh: UInt16(truncatingIfNeeded: first),
-            entropyLow: second
+            entropyLow: second,
+            to: target
         )
     }
 }

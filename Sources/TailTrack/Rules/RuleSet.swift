@@ -64,6 +64,9 @@ public enum RuleOutcome: Sendable {
 ///
 /// The per-line path allocates nothing unless a rule takes the line: regexes match the raw
 /// bytes in place, JSON and logfmt lines are parsed only when a rule of that kind applies.
+/// A taken line's operation is written by the rule's ``OperationEncoder`` into one reusable
+/// buffer and copied out once; only operations the encoder leaves to it (and rejections)
+/// are built as a `JSONValue` by ``OperationTemplate``.
 public final class RuleEvaluator {
     public let ruleSet: RuleSet
     /// Counts since creation.
@@ -75,13 +78,27 @@ public final class RuleEvaluator {
     /// `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and releases) for
     /// every line offered to it, taken or not.
     private let matchers: [LineMatcher]
+    /// What a taken line needs of each rule, by rule index, behind one reference.
+    private let plans: [RulePlan]
+    /// Where encoders write; reused for every operation.
+    private var output = OperationBuffer()
+    /// Whether rules with an ``OperationEncoder`` use it (tests compare both paths).
+    let usesEncoders: Bool
+    /// Taken lines whose rule has an encoder that left the operation to the template.
+    private(set) var encoderFallbacks = 0
 
-    init(ruleSet: RuleSet) {
+    init(ruleSet: RuleSet, usesEncoders: Bool = true) {
         self.ruleSet = ruleSet
+        self.usesEncoders = usesEncoders
         matchers = ruleSet.rules.map(\.matcher)
+        plans = ruleSet.rules.map(RulePlan.init)
         stats = RuleStats(ruleCount: ruleSet.rules.count)
         groups = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
         conditionGroups = RegexMatchData(groups: 0)
+    }
+
+    deinit {
+        output.deallocate()
     }
 
     /// Runs the rules over every line of `chunk`.
@@ -182,48 +199,77 @@ public final class RuleEvaluator {
                 guard let parsed = logfmt ?? nil else { continue }
                 fields = parsed
             }
-            let rule = ruleSet.rules[index]
+            let plan = plans[index]
             let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
-            guard rule.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else { continue }
+            if !plan.conditions.isEmpty {
+                guard plan.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else {
+                    continue
+                }
+            }
 
             matchedAny = true
             stats.perRule[index].matched += 1
-            let built = rule.operation.build(
-                context,
-                origin: .init(fingerprint: origin.0, offset: origin.1, rule: rule.name, readTime: readTime)
-            )
-            switch built {
-            case .success(let operation):
-                var writer = JSONWriter()
-                writer.write(operation)
-                if writer.bytes.count > TrackLimits.operationBytes {
-                    stats.perRule[index].invalid += 1
-                    emit(
-                        .rejected(
-                            RejectedOperation(
-                                bytes: writer.bytes,
-                                rule: rule.name,
-                                lineOffset: origin.1,
-                                reason:
-                                    "operation is \(writer.bytes.count) bytes encoded; Track allows \(TrackLimits.operationBytes)"
-                            )
-                        )
-                    )
-                } else {
-                    emit(.operation(EncodedOperation(bytes: writer.bytes, rule: rule.name, lineOffset: origin.1)))
+            if usesEncoders, let encoder = plan.encoder {
+                do {
+                    try encoder.encode(
+                        context, fingerprint: origin.0, offset: origin.1, readTime: readTime, into: &output)
+                    emit(.operation(EncodedOperation(bytes: output.bytes, rule: plan.name, lineOffset: origin.1)))
+                    if !plan.continues { break }
+                    continue
+                } catch {
+                    // Rejected or unusual: the template builds it and words the reason.
+                    encoderFallbacks += 1
                 }
-            case .failure(let rejection):
+            }
+            buildSlowly(plan, context, index: index, origin: origin, readTime: readTime, emit: emit)
+            if !plan.continues { break }
+        }
+        if !matchedAny { stats.unmatched += 1 }
+    }
+
+    /// Builds a taken line's operation as a `JSONValue` and writes it with ``JSONWriter``:
+    /// for rules without an encoder, and for what their encoder leaves to the template.
+    private func buildSlowly(
+        _ plan: RulePlan,
+        _ context: borrowing LineContext,
+        index: Int,
+        origin: (FileFingerprint, UInt64),
+        readTime: Int64,
+        emit: (RuleOutcome) -> Void
+    ) {
+        let built = plan.operation.build(
+            context,
+            origin: .init(fingerprint: origin.0, offset: origin.1, rule: plan.name, readTime: readTime)
+        )
+        switch built {
+        case .success(let operation):
+            var writer = JSONWriter()
+            writer.write(operation)
+            if writer.bytes.count > TrackLimits.operationBytes {
                 stats.perRule[index].invalid += 1
-                var writer = JSONWriter()
-                writer.write(rejection.partial)
                 emit(
                     .rejected(
                         RejectedOperation(
-                            bytes: writer.bytes, rule: rule.name, lineOffset: origin.1, reason: rejection.reason)))
+                            bytes: writer.bytes,
+                            rule: plan.name,
+                            lineOffset: origin.1,
+                            reason:
+                                "operation is \(writer.bytes.count) bytes encoded; Track allows \(TrackLimits.operationBytes)"
+                        )
+                    )
+                )
+            } else {
+                emit(.operation(EncodedOperation(bytes: writer.bytes, rule: plan.name, lineOffset: origin.1)))
             }
-            if !rule.continues { break }
+        case .failure(let rejection):
+            stats.perRule[index].invalid += 1
+            var writer = JSONWriter()
+            writer.write(rejection.partial)
+            emit(
+                .rejected(
+                    RejectedOperation(
+                        bytes: writer.bytes, rule: plan.name, lineOffset: origin.1, reason: rejection.reason)))
         }
-        if !matchedAny { stats.unmatched += 1 }
     }
 
     /// A cheap pre-check: JSON object lines start with `{` after optional spaces.
@@ -233,5 +279,23 @@ public final class RuleEvaluator {
             return byte == UInt8(ascii: "{")
         }
         return false
+    }
+}
+
+/// The parts of a ``Rule`` a taken line needs, behind one reference: reading them costs one
+/// retain instead of a copy of the whole rule.
+private final class RulePlan {
+    let name: String
+    let continues: Bool
+    let conditions: [FieldCondition]
+    let operation: OperationTemplate
+    let encoder: OperationEncoder?
+
+    init(_ rule: Rule) {
+        name = rule.name
+        continues = rule.continues
+        conditions = rule.conditions
+        operation = rule.operation
+        encoder = rule.encoder
     }
 }
