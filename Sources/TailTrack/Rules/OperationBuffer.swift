@@ -111,17 +111,46 @@ struct OperationBuffer {
     }
 
     /// Appends `text` (valid UTF-8) JSON-escaped as ``JSONWriter`` escapes a string's
-    /// contents, without the quotes.
+    /// contents, without the quotes. Runs without anything to escape are found 8 bytes at a
+    /// time and copied whole.
     mutating func appendEscaped(_ text: UnsafeRawBufferPointer) {
+        let count = text.count
+        reserve(count)
         var runStart = 0
-        for index in 0..<text.count {
-            let byte = text[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if runStart < index { append(UnsafeRawBufferPointer(rebasing: text[runStart..<index])) }
-            runStart = index + 1
-            appendEscape(byte)
+        var index = 0
+        while index < count {
+            if index + 8 <= count,
+                !Self.hasEscapable(text.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            {
+                index += 8
+                continue
+            }
+            let end = min(index + 8, count)
+            while index < end {
+                let byte = text[index]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    if runStart < index { append(UnsafeRawBufferPointer(rebasing: text[runStart..<index])) }
+                    appendEscape(byte)
+                    runStart = index + 1
+                }
+                index += 1
+            }
         }
-        if runStart < text.count { append(UnsafeRawBufferPointer(rebasing: text[runStart...])) }
+        if runStart < count { append(UnsafeRawBufferPointer(rebasing: text[runStart..<count])) }
+    }
+
+    /// Whether any of the 8 bytes of `word` is a control character, `"` or a backslash
+    /// (the "has a byte less than n" and "has a zero byte" bit tricks).
+    @inline(__always)
+    static func hasEscapable(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- 0x2020_2020_2020_2020) & ~word & highs
+        let quotes = word ^ 0x2222_2222_2222_2222
+        let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+        let quote = (quotes &- ones) & ~quotes & highs
+        let backslash = (backslashes &- ones) & ~backslashes & highs
+        return control | quote | backslash != 0
     }
 
     /// Appends ASCII `text` JSON-escaped, changing letters to lower or upper case on the way.

@@ -4,29 +4,49 @@
 /// JSON-escaped on the way. No `JSONValue` tree and, for the usual filters, no `String`.
 ///
 /// The bytes are exactly what ``OperationTemplate/build(_:origin:)`` followed by
-/// ``JSONWriter`` produce. Whatever the encoder does not handle itself — an operation that
-/// fails validation, a value that needs a filter's full rules (non-ASCII text under `lower`,
-/// an exponent under `float`) — it either renders through the same code as the template
-/// (one value at a time) or gives up with ``Fallback``, and the caller builds the operation
-/// the slow way, which also words the rejection. Giving up is always safe, only slower.
+/// ``JSONWriter`` produce. Whatever the encoder does not handle on bytes — a filter chain or
+/// text outside the shapes ``FieldProgram`` lists, JSON and logfmt fields, nested lists and
+/// mappings — it renders one value at a time through the template's own code
+/// (``TemplateFilter``); an operation that fails validation makes it give up with
+/// ``Fallback``, and the caller builds that operation the slow way, which also words the
+/// rejection. Giving up is always safe, only slower.
+///
+/// The program is plain values in memory the encoder owns, so encoding an operation costs no
+/// reference counting. It is immutable after `init`, hence `@unchecked Sendable`.
 ///
 /// Compiled for `person` operations whose parts are identifiers, name, timestamp and
 /// attributes (events, page and screen views, identify without relationships, delete,
 /// suppress, unsuppress); other operations have no encoder and always take the slow path.
-final class OperationEncoder: Sendable {
+final class OperationEncoder: @unchecked Sendable {
     /// The encoder does not produce this operation: build it with ``OperationTemplate``.
     struct Fallback: Error {}
 
+    /// Bytes of the pre-encoded runs.
+    private let pool: UnsafeMutableBufferPointer<UInt8>
+    private let fields: UnsafeMutableBufferPointer<FieldProgram>
+    private let constants: UnsafeMutableBufferPointer<ConstantProgram>
+    private let pieces: UnsafeMutableBufferPointer<PieceProgram>
+    private let members: UnsafeMutableBufferPointer<MemberProgram>
+    /// Each field as the template renders it, by ``FieldProgram/generic``.
+    private let genericFields: [EncoderField]
+    /// Nested lists and mappings, by ``ValueProgram/tree(_:)``.
+    private let trees: [EncoderValue]
+
     /// `{"type":"person","action":"event"`
-    private let head: [UInt8]
-    private let identifiers: [EncoderMember]?
+    private let head: ByteSpan
+    /// The identifier members, in ``members``; `nil` without `identifiers:`.
+    private let identifiers: Range<Int>?
     private let carriesID: Bool
-    private let ruleName: String
-    private let name: [EncoderTextPiece]?
-    private let timestamp: TimestampSource?
-    private let timestampField: EncoderField?
+    /// The rule's name, UTF-8 in ``pool``, for the operation id.
+    private let ruleName: ByteSpan
+    /// The name's pieces, in ``pieces``.
+    private let name: Range<Int>?
+    private let timestampFormat: TimestampFormat?
+    /// The timestamp's field, in ``fields``.
+    private let timestampField: Int
     private let writesTimestamp: Bool
-    private let attributes: [EncoderMember]?
+    /// The attribute members, in ``members``.
+    private let attributes: Range<Int>?
 
     /// `nil` when the template has parts this encoder does not handle.
     init?(_ template: OperationTemplate, ruleName: String) {
@@ -34,6 +54,7 @@ final class OperationEncoder: Sendable {
             template.primary == nil, template.secondary == nil,
             let parts = OperationShape.actions[template.type]?[template.action]
         else { return nil }
+        var builder = ProgramBuilder()
         var writer = JSONWriter()
         writer.append("{")
         writer.writeString("type")
@@ -43,49 +64,78 @@ final class OperationEncoder: Sendable {
         writer.writeString("action")
         writer.append(":")
         writer.writeString(template.action)
-        head = writer.bytes
+        head = builder.span(writer.bytes)
 
         if let identifiers = template.identifiers {
-            guard case .object(let members) = identifiers,
-                members.allSatisfy({ TrackLimits.personIdentifiers.contains($0.key) })
+            guard case .object(let list) = identifiers,
+                list.allSatisfy({ TrackLimits.personIdentifiers.contains($0.key) })
             else { return nil }
-            self.identifiers = members.map { EncoderMember(key: $0.key, value: EncoderValue($0.value)) }
+            self.identifiers = builder.members(list)
         } else {
-            self.identifiers = nil
+            identifiers = nil
         }
         carriesID = OperationShape.carriesID(template.type, template.action)
-        self.ruleName = ruleName
-        name = template.name.map(EncoderTextPiece.pieces)
-        timestamp = template.timestamp
-        timestampField = template.timestamp.map { EncoderField($0.field, filters: []) }
+        self.ruleName = builder.span(Array(ruleName.utf8))
+        name = template.name.map { builder.pieces($0) }
+        timestampFormat = template.timestamp?.format
+        timestampField = template.timestamp.map { builder.field($0.field, filters: []) } ?? -1
         writesTimestamp = parts.contains(.timestamp)
         if let attributes = template.attributes {
-            guard case .object(let members) = attributes else { return nil }
-            self.attributes = members.map { EncoderMember(key: $0.key, value: EncoderValue($0.value)) }
+            guard case .object(let list) = attributes else { return nil }
+            self.attributes = builder.members(list)
         } else {
-            self.attributes = nil
+            attributes = nil
         }
+
+        pool = .allocate(capacity: max(1, builder.pool.count))
+        _ = pool.initialize(from: builder.pool)
+        fields = .allocate(capacity: max(1, builder.fields.count))
+        _ = fields.initialize(from: builder.fields)
+        constants = .allocate(capacity: max(1, builder.constants.count))
+        _ = constants.initialize(from: builder.constants)
+        pieces = .allocate(capacity: max(1, builder.pieces.count))
+        _ = pieces.initialize(from: builder.pieces)
+        members = .allocate(capacity: max(1, builder.members.count))
+        _ = members.initialize(from: builder.members)
+        genericFields = builder.genericFields
+        trees = builder.trees
+    }
+
+    deinit {
+        pool.deallocate()
+        fields.deallocate()
+        constants.deallocate()
+        pieces.deallocate()
+        members.deallocate()
     }
 
     /// Writes the operation for a matching line into `output` (from its start).
+    /// - Parameters:
+    ///   - line: the line's bytes.
+    ///   - groups: the rule's regex groups in `line`, for a `match:` rule.
+    ///   - context: the line as the template sees it, made only when a value needs it.
     /// - Throws: ``Fallback`` when the operation must be built with ``OperationTemplate``.
     func encode(
-        _ line: borrowing LineContext,
+        line: UnsafeRawBufferPointer,
+        groups: RegexMatchData?,
+        context: () -> LineContext,
         fingerprint: FileFingerprint,
         offset: UInt64,
         readTime: Int64,
         into output: inout OperationBuffer
     ) throws(Fallback) {
+        let cursor = Cursor(line: line, groups: groups)
         output.truncate(to: 0)
-        output.append(head)
+        output.append(bytes(head))
         if let identifiers {
             output.append(#","identifiers":{"#)
             var present = 0
-            for member in identifiers {
+            for index in identifiers {
+                let member = members[index]
                 let mark = output.count
-                output.append(member.key)
+                output.append(bytes(member.key))
                 output.append(UInt8(ascii: "\""))
-                let length = try member.value.writeText(line, into: &output)
+                let length = try writeText(member.value, cursor, context, into: &output)
                 guard length > 0 else {
                     output.truncate(to: mark)
                     continue
@@ -98,14 +148,14 @@ final class OperationEncoder: Sendable {
             output.append(UInt8(ascii: "}"))
         }
         var eventTime: Int64?
-        if let timestamp, let timestampField {
-            eventTime = try timestampField.milliseconds(line, format: timestamp.format)
+        if let timestampFormat {
+            eventTime = try milliseconds(fields[timestampField], format: timestampFormat, cursor, context)
         }
         if carriesID {
             output.append(#","id":""#)
             output.reserve(27)
             OperationID.write(
-                fingerprint: fingerprint, offset: offset, line: line.line, rule: ruleName,
+                fingerprint: fingerprint, offset: offset, line: line, ruleUTF8: bytes(ruleName),
                 eventTimeMilliseconds: eventTime, to: output.base + output.count)
             output.advance(by: 26)
             output.append(UInt8(ascii: "\""))
@@ -113,8 +163,8 @@ final class OperationEncoder: Sendable {
         if let name {
             output.append(#","name":""#)
             var length = 0
-            for piece in name {
-                length += try piece.writeText(line, into: &output)
+            for index in name {
+                length += try writeText(pieces[index], cursor, context, into: &output)
             }
             guard length > 0, length <= TrackLimits.eventNameBytes else { throw Fallback() }
             output.append(UInt8(ascii: "\""))
@@ -130,11 +180,12 @@ final class OperationEncoder: Sendable {
         if let attributes {
             output.append(#","attributes":{"#)
             var count = 0
-            for member in attributes {
+            for index in attributes {
+                let member = members[index]
                 let mark = output.count
                 if count > 0 { output.append(UInt8(ascii: ",")) }
-                output.append(member.key)
-                switch try member.value.writeJSON(line, into: &output) {
+                output.append(bytes(member.key))
+                switch try writeJSON(member.value, cursor, context, into: &output) {
                 case .absent:
                     output.truncate(to: mark)
                 case .present(let size):
@@ -149,7 +200,419 @@ final class OperationEncoder: Sendable {
         output.append(UInt8(ascii: "}"))
         guard output.count <= TrackLimits.operationBytes else { throw Fallback() }
     }
+
+    // MARK: - Values
+
+    /// The line while one operation is encoded: its bytes and where its groups are, as
+    /// plain values (no reference to count).
+    private struct Cursor {
+        let line: UnsafeRawBufferPointer
+        let ovector: UnsafeMutablePointer<Int>?
+        let setPairs: Int
+
+        init(line: UnsafeRawBufferPointer, groups: RegexMatchData?) {
+            self.line = line
+            ovector = groups?.ovector
+            setPairs = groups?.setPairs ?? 0
+        }
+
+        /// Group `number`'s bytes: `.some(nil)` when it did not take part, `nil` without groups.
+        @inline(__always)
+        func group(_ number: Int) -> UnsafeRawBufferPointer?? {
+            guard let ovector else { return nil }
+            guard number < setPairs else { return .some(nil) }
+            let start = ovector[2 * number]
+            let end = ovector[2 * number + 1]
+            // PCRE2_SIZE is size_t, imported as Int: PCRE2_UNSET (~0) reads as -1.
+            guard start >= 0, end >= start, end <= line.count else { return .some(nil) }
+            return .some(UnsafeRawBufferPointer(rebasing: line[start..<end]))
+        }
+    }
+
+    @inline(__always)
+    private func bytes(_ span: ByteSpan) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: pool.baseAddress.map { $0 + Int(span.start) }, count: Int(span.count))
+    }
+
+    private func writeJSON(
+        _ value: ValueProgram,
+        _ cursor: Cursor,
+        _ context: () -> LineContext,
+        into output: inout OperationBuffer
+    ) throws(Fallback) -> EncoderWritten {
+        switch value {
+        case .constant(let index):
+            let constant = constants[Int(index)]
+            output.append(bytes(constant.json))
+            return .present(size: Int(constant.size))
+        case .field(let index):
+            return try writeJSON(fields[Int(index)], cursor, context, into: &output)
+        case .text(let start, let count):
+            output.append(UInt8(ascii: "\""))
+            var length = 0
+            for index in Int(start)..<Int(start + count) {
+                length += try writeText(pieces[index], cursor, context, into: &output)
+            }
+            output.append(UInt8(ascii: "\""))
+            return .present(size: length)
+        case .tree(let index):
+            return try trees[Int(index)].writeJSON(context(), into: &output)
+        }
+    }
+
+    private func writeText(
+        _ value: ValueProgram,
+        _ cursor: Cursor,
+        _ context: () -> LineContext,
+        into output: inout OperationBuffer
+    ) throws(Fallback) -> Int {
+        switch value {
+        case .constant(let index):
+            let constant = constants[Int(index)]
+            output.append(bytes(constant.text))
+            return Int(constant.textLength)
+        case .field(let index):
+            return try writeText(fields[Int(index)], cursor, context, into: &output)
+        case .text(let start, let count):
+            var length = 0
+            for index in Int(start)..<Int(start + count) {
+                length += try writeText(pieces[index], cursor, context, into: &output)
+            }
+            return length
+        case .tree:
+            // Their text is their JSON; rare enough for identifiers to take the slow path.
+            throw Fallback()
+        }
+    }
+
+    @inline(__always)
+    private func writeText(
+        _ piece: PieceProgram,
+        _ cursor: Cursor,
+        _ context: () -> LineContext,
+        into output: inout OperationBuffer
+    ) throws(Fallback) -> Int {
+        switch piece {
+        case .literal(let span, let length):
+            output.append(bytes(span))
+            return Int(length)
+        case .field(let index):
+            return try writeText(fields[Int(index)], cursor, context, into: &output)
+        }
+    }
+
+    /// The field's bytes when the fast path may use them: `.some(nil)` for a group that did
+    /// not take part, `nil` when the field needs the template's own code.
+    @inline(__always)
+    private func fastBytes(_ field: FieldProgram, _ cursor: Cursor) -> UnsafeRawBufferPointer?? {
+        guard field.isFast else { return nil }
+        if field.group < 0 { return .some(cursor.line) }
+        return cursor.group(Int(field.group))
+    }
+
+    private func writeJSON(
+        _ field: FieldProgram,
+        _ cursor: Cursor,
+        _ context: () -> LineContext,
+        into output: inout OperationBuffer
+    ) throws(Fallback) -> EncoderWritten {
+        if let found = fastBytes(field, cursor) {
+            guard let raw = found else {
+                guard field.fallback >= 0 else { return .absent }
+                let constant = constants[Int(field.fallback)]
+                output.append(bytes(constant.json))
+                return .present(size: Int(constant.size))
+            }
+            if ByteText.isASCII(raw) || (!field.needsASCII && JSONWriter.isValidUTF8(raw)) {
+                if field.conversion == .none {
+                    let text = field.trim ? ByteText.trimmed(raw) : raw
+                    if text.isEmpty, field.fallback >= 0 {
+                        let constant = constants[Int(field.fallback)]
+                        output.append(bytes(constant.json))
+                        return .present(size: Int(constant.size))
+                    }
+                    output.append(UInt8(ascii: "\""))
+                    output.appendEscaped(text, caseMap: field.caseMap)
+                    output.append(UInt8(ascii: "\""))
+                    return .present(size: text.count)
+                }
+                if try writeConverted(raw, field.conversion, into: &output) { return .present(size: 0) }
+            }
+        }
+        return try genericFields[Int(field.generic)].writeJSON(context(), into: &output)
+    }
+
+    private func writeText(
+        _ field: FieldProgram,
+        _ cursor: Cursor,
+        _ context: () -> LineContext,
+        into output: inout OperationBuffer
+    ) throws(Fallback) -> Int {
+        if let found = fastBytes(field, cursor) {
+            guard let raw = found else {
+                guard field.fallback >= 0 else { return 0 }
+                let constant = constants[Int(field.fallback)]
+                output.append(bytes(constant.text))
+                return Int(constant.textLength)
+            }
+            if ByteText.isASCII(raw) || (!field.needsASCII && JSONWriter.isValidUTF8(raw)) {
+                if field.conversion == .none {
+                    let text = field.trim ? ByteText.trimmed(raw) : raw
+                    if text.isEmpty, field.fallback >= 0 {
+                        let constant = constants[Int(field.fallback)]
+                        output.append(bytes(constant.text))
+                        return Int(constant.textLength)
+                    }
+                    output.appendEscaped(text, caseMap: field.caseMap)
+                    return text.count
+                }
+                let start = output.count
+                if try writeConverted(raw, field.conversion, into: &output) { return output.count - start }
+            }
+        }
+        return try genericFields[Int(field.generic)].writeText(context(), into: &output)
+    }
+
+    /// Writes ASCII `raw` through `int`, `float` or `bool` (the same digits or word in JSON
+    /// and as text). Returns `false` when the text is not in the simple form handled here.
+    @inline(__always)
+    private func writeConverted(
+        _ raw: UnsafeRawBufferPointer,
+        _ conversion: FieldProgram.Conversion,
+        into output: inout OperationBuffer
+    ) throws(Fallback) -> Bool {
+        let text = ByteText.trimmed(raw)
+        switch conversion {
+        case .int:
+            guard let number = ByteText.plainInteger(text) else { return false }
+            output.appendInteger(number)
+            return true
+        case .float:
+            return ByteText.appendPlainDecimal(text, into: &output)
+        case .bool:
+            // `bool` refuses anything else, and the template words that rejection.
+            guard let flag = ByteText.boolean(text) else { throw Fallback() }
+            output.append(flag ? "true" : "false")
+            return true
+        case .none:
+            return false
+        }
+    }
+
+    /// The timestamp field's time in milliseconds, as ``OperationTemplate`` reads it.
+    private func milliseconds(
+        _ field: FieldProgram,
+        format: TimestampFormat,
+        _ cursor: Cursor,
+        _ context: () -> LineContext
+    ) throws(Fallback) -> Int64 {
+        if let found = fastBytes(field, cursor) {
+            guard let raw = found else { throw Fallback() }
+            if ByteText.isASCII(raw) || JSONWriter.isValidUTF8(raw) {
+                guard let milliseconds = format.parse(text: raw) else { throw Fallback() }
+                return milliseconds
+            }
+        }
+        let reference = genericFields[Int(field.generic)].reference
+        guard let value = context().value(of: reference), value != .null,
+            let milliseconds = format.parse(value)
+        else { throw Fallback() }
+        return milliseconds
+    }
 }
+
+// MARK: - The program
+
+/// Where a run of pre-encoded bytes is in the encoder's pool.
+struct ByteSpan {
+    var start: Int32
+    var count: Int32
+}
+
+/// One `{{field | filters}}` expression, in the form the encoder runs on bytes.
+///
+/// Regex groups and `_line` are read as bytes in place. Their filters run on the bytes when
+/// they are among the common shapes — `trim`, `lower`, `upper` and `string` in any order,
+/// then at most one of `int`, `float`, `bool`, then at most one `default(…)` — and the text
+/// is ASCII where a filter cares about letters or spaces (valid UTF-8 otherwise). Everything
+/// else (other fields, other filter orders, non-ASCII text under those filters, numbers with
+/// an exponent) goes through ``TemplateFilter`` exactly as the template renders it.
+struct FieldProgram {
+    enum Conversion {
+        case none
+        case int
+        case float
+        case bool
+    }
+
+    /// Whether the bytes path applies at all (a group or `_line`, filters in a known shape).
+    var isFast = false
+    /// The regex group number; -1 for `_line`.
+    var group: Int32 = -1
+    var trim = false
+    var caseMap = CaseMap.none
+    var conversion = Conversion.none
+    /// A trailing `default(…)`'s constant, in the encoder's constants; -1 without one.
+    var fallback: Int32 = -1
+    /// The field in the encoder's generic fields.
+    var generic: Int32 = 0
+
+    /// Whether a filter looks at letters or spaces (so non-ASCII text takes the generic path).
+    var needsASCII: Bool { trim || caseMap != .none || conversion != .none }
+}
+
+/// A pre-encoded constant, in both the forms it can be written in.
+struct ConstantProgram {
+    /// As a JSON value.
+    var json: ByteSpan
+    /// Its template text (``JSONValue/templateText``), escaped for inside a JSON string.
+    var text: ByteSpan
+    /// The template text's UTF-8 length.
+    var textLength: Int32
+    /// What Track's attribute value limit counts.
+    var size: Int32
+}
+
+/// A value in an operation's template.
+enum ValueProgram {
+    case constant(Int32)
+    /// A template that is one expression: keeps the type of what it yields.
+    case field(Int32)
+    /// A template mixing text and expressions (a string): pieces `start..<start + count`.
+    case text(start: Int32, count: Int32)
+    /// A nested list or mapping, rendered by ``EncoderValue``.
+    case tree(Int32)
+}
+
+/// A piece of a string template.
+enum PieceProgram {
+    /// Literal text, pre-escaped; the second value is its UTF-8 length.
+    case literal(ByteSpan, Int32)
+    case field(Int32)
+}
+
+/// A member of the identifiers or attributes mapping: the key pre-encoded as `"key":`.
+struct MemberProgram {
+    var key: ByteSpan
+    /// The key's UTF-8 length, for Track's attribute name limit.
+    var keyBytes: Int
+    var value: ValueProgram
+}
+
+/// Collects a program's parts while an ``OperationEncoder`` is compiled.
+private struct ProgramBuilder {
+    var pool: [UInt8] = []
+    var fields: [FieldProgram] = []
+    var constants: [ConstantProgram] = []
+    var pieces: [PieceProgram] = []
+    var members: [MemberProgram] = []
+    var genericFields: [EncoderField] = []
+    var trees: [EncoderValue] = []
+
+    mutating func span(_ bytes: [UInt8]) -> ByteSpan {
+        let span = ByteSpan(start: Int32(pool.count), count: Int32(bytes.count))
+        pool += bytes
+        return span
+    }
+
+    mutating func constant(_ value: JSONValue) -> Int32 {
+        let constant = EncoderConstant(value)
+        constants.append(
+            ConstantProgram(
+                json: span(constant.json), text: span(constant.text), textLength: Int32(constant.textLength),
+                size: Int32(constant.size)))
+        return Int32(constants.count - 1)
+    }
+
+    mutating func field(_ reference: FieldReference, filters: [TemplateFilter]) -> Int {
+        var program = FieldProgram()
+        program.generic = Int32(genericFields.count)
+        genericFields.append(EncoderField(reference, filters: filters))
+        switch reference {
+        case .group(let number, _):
+            program.group = Int32(number)
+            program.isFast = true
+        case .line:
+            program.group = -1
+            program.isFast = true
+        case .path, .filePath, .source:
+            program.isFast = false
+        }
+        for filter in filters where program.isFast {
+            guard program.fallback < 0 else {
+                program.isFast = false
+                break
+            }
+            switch filter {
+            case .trim, .lower, .upper, .string:
+                guard program.conversion == .none else {
+                    program.isFast = false
+                    break
+                }
+                if filter == .trim { program.trim = true }
+                if filter == .lower { program.caseMap = .lower }
+                if filter == .upper { program.caseMap = .upper }
+            case .int, .float, .bool:
+                guard program.conversion == .none else {
+                    program.isFast = false
+                    break
+                }
+                program.conversion = filter == .int ? .int : filter == .float ? .float : .bool
+            case .defaultValue(let value):
+                program.fallback = constant(value)
+            }
+        }
+        fields.append(program)
+        return fields.count - 1
+    }
+
+    mutating func pieces(_ template: Template) -> Range<Int> {
+        // Fields first: compiling one may add constants, never pieces.
+        let compiled = template.parts.map { part -> PieceProgram in
+            switch part {
+            case .literal(let text):
+                var writer = JSONWriter()
+                writer.writeString(text)
+                return .literal(span(Array(writer.bytes.dropFirst().dropLast())), Int32(text.utf8.count))
+            case .expression(let reference, let filters):
+                return .field(Int32(field(reference, filters: filters)))
+            }
+        }
+        let start = pieces.count
+        pieces += compiled
+        return start..<pieces.count
+    }
+
+    mutating func value(_ template: ValueTemplate) -> ValueProgram {
+        switch template {
+        case .constant(let value):
+            return .constant(constant(value))
+        case .template(let template):
+            if template.parts.count == 1, case .expression(let reference, let filters) = template.parts[0] {
+                return .field(Int32(field(reference, filters: filters)))
+            }
+            let range = pieces(template)
+            return .text(start: Int32(range.lowerBound), count: Int32(range.count))
+        case .array, .object:
+            trees.append(EncoderValue(template))
+            return .tree(Int32(trees.count - 1))
+        }
+    }
+
+    mutating func members(_ list: [(key: String, value: ValueTemplate)]) -> Range<Int> {
+        let compiled = list.map { member -> MemberProgram in
+            var writer = JSONWriter()
+            writer.writeString(member.key)
+            writer.append(":")
+            return MemberProgram(key: span(writer.bytes), keyBytes: member.key.utf8.count, value: value(member.value))
+        }
+        let start = members.count
+        members += compiled
+        return start..<members.count
+    }
+}
+
+// MARK: - Nested values, rendered by the template's own code
 
 /// What writing a value as JSON did.
 enum EncoderWritten {
@@ -158,23 +621,6 @@ enum EncoderWritten {
     /// A value; `size` is what Track's attribute value limit counts (a string's UTF-8 bytes,
     /// an array's or object's JSON bytes, 0 for numbers, booleans and null).
     case present(size: Int)
-}
-
-/// One member of an object: the key pre-encoded as `"key":`.
-struct EncoderMember: Sendable {
-    let key: [UInt8]
-    /// The key's UTF-8 length, for Track's attribute name limit.
-    let keyBytes: Int
-    let value: EncoderValue
-
-    init(key: String, value: EncoderValue) {
-        var writer = JSONWriter()
-        writer.writeString(key)
-        writer.append(":")
-        self.key = writer.bytes
-        keyBytes = key.utf8.count
-        self.value = value
-    }
 }
 
 /// A pre-encoded constant, in both the forms it can be written in.
@@ -201,15 +647,16 @@ struct EncoderConstant: Sendable {
     }
 }
 
-/// A ``ValueTemplate`` compiled for the encoder.
+/// A nested list or mapping of an operation's template (and what it holds), written as the
+/// template renders it; every field goes through ``TemplateFilter``.
 indirect enum EncoderValue: Sendable {
     case constant(EncoderConstant)
     /// A template that is one expression: keeps the type of what it yields.
     case field(EncoderField)
     /// A template mixing text and expressions: a string.
-    case text([EncoderTextPiece])
+    case text(Template)
     case array([EncoderValue])
-    case object([EncoderMember])
+    case object([(key: [UInt8], value: EncoderValue)])
 
     init(_ template: ValueTemplate) {
         switch template {
@@ -219,12 +666,18 @@ indirect enum EncoderValue: Sendable {
             if template.parts.count == 1, case .expression(let reference, let filters) = template.parts[0] {
                 self = .field(EncoderField(reference, filters: filters))
             } else {
-                self = .text(EncoderTextPiece.pieces(template))
+                self = .text(template)
             }
         case .array(let items):
             self = .array(items.map(EncoderValue.init))
         case .object(let members):
-            self = .object(members.map { EncoderMember(key: $0.key, value: EncoderValue($0.value)) })
+            self = .object(
+                members.map { member in
+                    var writer = JSONWriter()
+                    writer.writeString(member.key)
+                    writer.append(":")
+                    return (key: writer.bytes, value: EncoderValue(member.value))
+                })
         }
     }
 
@@ -239,14 +692,14 @@ indirect enum EncoderValue: Sendable {
             return .present(size: constant.size)
         case .field(let field):
             return try field.writeJSON(line, into: &output)
-        case .text(let pieces):
-            output.append(UInt8(ascii: "\""))
-            var length = 0
-            for piece in pieces {
-                length += try piece.writeText(line, into: &output)
+        case .text(let template):
+            let value: JSONValue?
+            do {
+                value = try template.render(line)
+            } catch {
+                throw OperationEncoder.Fallback()
             }
-            output.append(UInt8(ascii: "\""))
-            return .present(size: length)
+            return EncoderField.write(value, into: &output)
         case .array(let items):
             let start = output.count
             output.append(UInt8(ascii: "["))
@@ -281,30 +734,6 @@ indirect enum EncoderValue: Sendable {
         }
     }
 
-    /// Writes the value's template text, escaped for inside a JSON string; returns its
-    /// UTF-8 length (0 for a missing value).
-    func writeText(
-        _ line: borrowing LineContext,
-        into output: inout OperationBuffer
-    ) throws(OperationEncoder.Fallback) -> Int {
-        switch self {
-        case .constant(let constant):
-            output.append(constant.text)
-            return constant.textLength
-        case .field(let field):
-            return try field.writeText(line, into: &output)
-        case .text(let pieces):
-            var length = 0
-            for piece in pieces {
-                length += try piece.writeText(line, into: &output)
-            }
-            return length
-        case .array, .object:
-            // Their text is their JSON; rare enough for identifiers to take the slow path.
-            throw OperationEncoder.Fallback()
-        }
-    }
-
     /// What Track's attribute value limit counts for `value`.
     static func size(of value: JSONValue) -> Int {
         switch value {
@@ -318,116 +747,17 @@ indirect enum EncoderValue: Sendable {
     }
 }
 
-/// A piece of a string template.
-enum EncoderTextPiece: Sendable {
-    /// Literal text, pre-escaped; `length` is its UTF-8 length.
-    case literal([UInt8], length: Int)
-    case field(EncoderField)
-
-    static func pieces(_ template: Template) -> [EncoderTextPiece] {
-        template.parts.map { part in
-            switch part {
-            case .literal(let text):
-                var writer = JSONWriter()
-                writer.writeString(text)
-                return .literal(Array(writer.bytes.dropFirst().dropLast()), length: text.utf8.count)
-            case .expression(let reference, let filters):
-                return .field(EncoderField(reference, filters: filters))
-            }
-        }
-    }
-
-    @inline(__always)
-    func writeText(
-        _ line: borrowing LineContext,
-        into output: inout OperationBuffer
-    ) throws(OperationEncoder.Fallback) -> Int {
-        switch self {
-        case .literal(let bytes, let length):
-            output.append(bytes)
-            return length
-        case .field(let field):
-            return try field.writeText(line, into: &output)
-        }
-    }
-}
-
-/// One `{{field | filters}}` expression.
-///
-/// Regex groups and `_line` are read as bytes in place. Their filters run on the bytes when
-/// they are among the common shapes — `trim`, `lower`, `upper` and `string` in any order,
-/// then at most one of `int`, `float`, `bool`, then at most one `default(…)` — and the text
-/// is ASCII where a filter cares about letters or spaces. Everything else (other fields,
-/// other filter orders, non-ASCII text under those filters, numbers with an exponent) goes
-/// through ``TemplateFilter`` exactly as the template renders it.
+/// One `{{field | filters}}` expression rendered by ``TemplateFilter``, as the template does.
 struct EncoderField: Sendable {
-    enum Conversion: Sendable {
-        case none
-        case int
-        case float
-        case bool
-    }
-
-    /// The filters in the byte-level form, when they have one.
-    struct Plan: Sendable {
-        var trim = false
-        var caseMap = CaseMap.none
-        var conversion = Conversion.none
-        var fallback: EncoderConstant?
-    }
-
     let reference: FieldReference
     let filters: [TemplateFilter]
-    /// Whether the field's value is line bytes (a regex group or `_line`).
-    let isBytes: Bool
-    let plan: Plan?
 
     init(_ reference: FieldReference, filters: [TemplateFilter]) {
         self.reference = reference
         self.filters = filters
-        switch reference {
-        case .group, .line: isBytes = true
-        case .path, .filePath, .source: isBytes = false
-        }
-        plan = Self.plan(filters)
     }
 
-    private static func plan(_ filters: [TemplateFilter]) -> Plan? {
-        var plan = Plan()
-        for filter in filters {
-            guard plan.fallback == nil else { return nil }
-            switch filter {
-            case .trim, .lower, .upper, .string:
-                guard plan.conversion == .none else { return nil }
-                switch filter {
-                case .trim: plan.trim = true
-                case .lower: plan.caseMap = .lower
-                case .upper: plan.caseMap = .upper
-                default: break
-                }
-            case .int, .float, .bool:
-                guard plan.conversion == .none else { return nil }
-                plan.conversion = filter == .int ? .int : filter == .float ? .float : .bool
-            case .defaultValue(let value):
-                plan.fallback = EncoderConstant(value)
-            }
-        }
-        return plan
-    }
-
-    /// The field's bytes: `nil` for a group that did not take part.
-    @inline(__always)
-    private func bytes(_ line: borrowing LineContext) -> UnsafeRawBufferPointer? {
-        switch reference {
-        case .group(let number, _):
-            guard let groups = line.groups, let range = groups.range(ofGroup: number) else { return nil }
-            return UnsafeRawBufferPointer(rebasing: line.line[range])
-        default:
-            return line.line
-        }
-    }
-
-    /// The value as the template renders it, through ``TemplateFilter``.
+    /// The value as the template renders it.
     private func rendered(_ line: borrowing LineContext) throws(OperationEncoder.Fallback) -> JSONValue? {
         do {
             return try TemplateFilter.apply(filters, to: line.value(of: reference), field: reference)
@@ -440,66 +770,15 @@ struct EncoderField: Sendable {
         _ line: borrowing LineContext,
         into output: inout OperationBuffer
     ) throws(OperationEncoder.Fallback) -> EncoderWritten {
-        if isBytes, let plan {
-            guard let raw = bytes(line) else {
-                guard let fallback = plan.fallback else { return .absent }
-                output.append(fallback.json)
-                return .present(size: fallback.size)
-            }
-            let ascii = ByteText.isASCII(raw)
-            let needsASCII = plan.trim || plan.caseMap != .none || plan.conversion != .none
-            if ascii || (!needsASCII && JSONWriter.isValidUTF8(raw)) {
-                switch plan.conversion {
-                case .none:
-                    let text = plan.trim ? ByteText.trimmed(raw) : raw
-                    if text.isEmpty, let fallback = plan.fallback {
-                        output.append(fallback.json)
-                        return .present(size: fallback.size)
-                    }
-                    output.append(UInt8(ascii: "\""))
-                    output.appendEscaped(text, caseMap: plan.caseMap)
-                    output.append(UInt8(ascii: "\""))
-                    return .present(size: text.count)
-                case .int, .float, .bool:
-                    if try writeConverted(raw, plan.conversion, into: &output) { return .present(size: 0) }
-                }
-            }
-        }
-        guard let value = try rendered(line) else { return .absent }
-        var writer = JSONWriter()
-        writer.write(value)
-        output.append(writer.bytes)
-        return .present(size: EncoderValue.size(of: value))
+        Self.write(try rendered(line), into: &output)
     }
 
+    /// Writes the value's template text, escaped for inside a JSON string; returns its
+    /// UTF-8 length (0 for a missing value).
     func writeText(
         _ line: borrowing LineContext,
         into output: inout OperationBuffer
     ) throws(OperationEncoder.Fallback) -> Int {
-        if isBytes, let plan {
-            guard let raw = bytes(line) else {
-                guard let fallback = plan.fallback else { return 0 }
-                output.append(fallback.text)
-                return fallback.textLength
-            }
-            let ascii = ByteText.isASCII(raw)
-            let needsASCII = plan.trim || plan.caseMap != .none || plan.conversion != .none
-            if ascii || (!needsASCII && JSONWriter.isValidUTF8(raw)) {
-                switch plan.conversion {
-                case .none:
-                    let text = plan.trim ? ByteText.trimmed(raw) : raw
-                    if text.isEmpty, let fallback = plan.fallback {
-                        output.append(fallback.text)
-                        return fallback.textLength
-                    }
-                    output.appendEscaped(text, caseMap: plan.caseMap)
-                    return text.count
-                case .int, .float, .bool:
-                    let start = output.count
-                    if try writeConverted(raw, plan.conversion, into: &output) { return output.count - start }
-                }
-            }
-        }
         guard let value = try rendered(line) else { return 0 }
         let text = value.templateText
         var copy = text
@@ -507,46 +786,13 @@ struct EncoderField: Sendable {
         return text.utf8.count
     }
 
-    /// Writes ASCII `raw` through `int`, `float` or `bool` (the same digits or word in JSON
-    /// and as text). Returns `false` when the text is not in the simple form handled here.
-    @inline(__always)
-    private func writeConverted(
-        _ raw: UnsafeRawBufferPointer,
-        _ conversion: Conversion,
-        into output: inout OperationBuffer
-    ) throws(OperationEncoder.Fallback) -> Bool {
-        let text = ByteText.trimmed(raw)
-        switch conversion {
-        case .int:
-            guard let number = ByteText.plainInteger(text) else { return false }
-            output.appendInteger(number)
-            return true
-        case .float:
-            return ByteText.appendPlainDecimal(text, into: &output)
-        case .bool:
-            guard let flag = ByteText.boolean(text) else { throw OperationEncoder.Fallback() }
-            output.append(flag ? "true" : "false")
-            return true
-        case .none:
-            return false
-        }
-    }
-
-    /// The field's time in milliseconds, as ``OperationTemplate`` reads it.
-    func milliseconds(_ line: borrowing LineContext, format: TimestampFormat) throws(OperationEncoder.Fallback)
-        -> Int64
-    {
-        if isBytes {
-            guard let raw = bytes(line) else { throw OperationEncoder.Fallback() }
-            if ByteText.isASCII(raw) || JSONWriter.isValidUTF8(raw) {
-                guard let milliseconds = format.parse(text: raw) else { throw OperationEncoder.Fallback() }
-                return milliseconds
-            }
-        }
-        guard let value = line.value(of: reference), value != .null, let milliseconds = format.parse(value) else {
-            throw OperationEncoder.Fallback()
-        }
-        return milliseconds
+    /// Writes a rendered value as JSON.
+    static func write(_ value: JSONValue?, into output: inout OperationBuffer) -> EncoderWritten {
+        guard let value else { return .absent }
+        var writer = JSONWriter()
+        writer.write(value)
+        output.append(writer.bytes)
+        return .present(size: EncoderValue.size(of: value))
     }
 }
 

@@ -48,13 +48,33 @@ public enum OperationID {
         eventTimeMilliseconds: Int64?,
         to target: UnsafeMutablePointer<UInt8>
     ) {
+        var name = rule
+        name.withUTF8 {
+            write(
+                fingerprint: fingerprint, offset: offset, line: line, ruleUTF8: UnsafeRawBufferPointer($0),
+                eventTimeMilliseconds: eventTimeMilliseconds, to: target)
+        }
+    }
+
+    /// ``write(fingerprint:offset:line:rule:eventTimeMilliseconds:to:)`` with the rule's name
+    /// as UTF-8 bytes (hashed exactly as the `String`).
+    static func write(
+        fingerprint: FileFingerprint,
+        offset: UInt64,
+        line: UnsafeRawBufferPointer,
+        ruleUTF8: UnsafeRawBufferPointer,
+        eventTimeMilliseconds: Int64?,
+        to target: UnsafeMutablePointer<UInt8>
+    ) {
         var hasher = StableHasher()
         hasher.combine(fingerprint.value)
         hasher.combine(UInt64(truncatingIfNeeded: fingerprint.length))
         hasher.combine(offset)
         hasher.combine(bytes: line)
         hasher.combine(UInt64(line.count))
-        hasher.combine(rule)
+        // As `combine(_: String)`: the bytes, then their count.
+        hasher.combine(bytes: ruleUTF8)
+        hasher.combine(UInt64(ruleUTF8.count))
         let (first, second) = hasher.finalize()
 
         let time: UInt64

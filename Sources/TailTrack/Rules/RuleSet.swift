@@ -69,28 +69,41 @@ public enum RuleOutcome: Sendable {
 /// are built as a `JSONValue` by ``OperationTemplate``.
 public final class RuleEvaluator {
     public let ruleSet: RuleSet
-    /// Counts since creation.
-    public private(set) var stats: RuleStats
+    /// Counts since creation. (An evaluator is used by one thread at a time: no run-time
+    /// exclusivity checks on the per-line paths.)
+    @exclusivity(unchecked) public private(set) var stats: RuleStats
     private let groups: RegexMatchData
     private let conditionGroups: RegexMatchData
     private var rulesBySource: [String: [Int]] = [:]
-    /// Each rule's matcher, by rule index: reading one from here costs one retain, where
-    /// `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and releases) for
-    /// every line offered to it, taken or not.
-    private let matchers: [LineMatcher]
+    /// Each rule's matcher, by rule index, as plain values: reading one costs no reference
+    /// counting, where `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and
+    /// releases) for every line offered to it, taken or not. ``ruleSet`` keeps the regexes alive.
+    private let matchers: [Matcher]
+
+    private enum Matcher {
+        case regex(Unmanaged<CompiledRegex>)
+        case json
+        case logfmt
+    }
     /// What a taken line needs of each rule, by rule index, behind one reference.
     private let plans: [RulePlan]
     /// Where encoders write; reused for every operation.
-    private var output = OperationBuffer()
+    @exclusivity(unchecked) private var output = OperationBuffer()
     /// Whether rules with an ``OperationEncoder`` use it (tests compare both paths).
     let usesEncoders: Bool
     /// Taken lines whose rule has an encoder that left the operation to the template.
-    private(set) var encoderFallbacks = 0
+    @exclusivity(unchecked) private(set) var encoderFallbacks = 0
 
     init(ruleSet: RuleSet, usesEncoders: Bool = true) {
         self.ruleSet = ruleSet
         self.usesEncoders = usesEncoders
-        matchers = ruleSet.rules.map(\.matcher)
+        matchers = ruleSet.rules.map { rule in
+            switch rule.matcher {
+            case .regex(let regex): return .regex(Unmanaged.passUnretained(regex))
+            case .json: return .json
+            case .logfmt: return .logfmt
+            }
+        }
         plans = ruleSet.rules.map(RulePlan.init)
         stats = RuleStats(ruleCount: ruleSet.rules.count)
         groups = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
@@ -188,7 +201,7 @@ public final class RuleEvaluator {
             var fields: JSONValue?
             switch matchers[index] {
             case .regex(let regex):
-                guard regex.matches(line, using: groups) else { continue }
+                guard regex._withUnsafeGuaranteedRef({ $0.matches(line, using: groups) }) else { continue }
                 groupsMatched = groups
             case .json:
                 if json == nil { json = Self.looksLikeJSON(line) ? JSONLineParser.parse(line) : .some(nil) }
@@ -200,8 +213,9 @@ public final class RuleEvaluator {
                 fields = parsed
             }
             let plan = plans[index]
-            let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
             if !plan.conditions.isEmpty {
+                let context = LineContext(
+                    line: line, groups: groupsMatched, fields: fields, path: path, source: source)
                 guard plan.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else {
                     continue
                 }
@@ -212,7 +226,16 @@ public final class RuleEvaluator {
             if usesEncoders, let encoder = plan.encoder {
                 do {
                     try encoder.encode(
-                        context, fingerprint: origin.0, offset: origin.1, readTime: readTime, into: &output)
+                        line: line,
+                        groups: groupsMatched,
+                        context: {
+                            LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
+                        },
+                        fingerprint: origin.0,
+                        offset: origin.1,
+                        readTime: readTime,
+                        into: &output
+                    )
                     emit(.operation(EncodedOperation(bytes: output.bytes, rule: plan.name, lineOffset: origin.1)))
                     if !plan.continues { break }
                     continue
@@ -221,6 +244,7 @@ public final class RuleEvaluator {
                     encoderFallbacks += 1
                 }
             }
+            let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
             buildSlowly(plan, context, index: index, origin: origin, readTime: readTime, emit: emit)
             if !plan.continues { break }
         }

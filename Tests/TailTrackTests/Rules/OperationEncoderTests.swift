@@ -348,12 +348,24 @@ import Testing
         }
     }
 
+    @Test func everyByteThatNeedsEscapingIsFoundInAWord() {
+        for byte in 0...255 {
+            for position in 0..<8 {
+                var word = UInt64(0x6161_6161_6161_6161)  // "aaaaaaaa"
+                word &= ~(UInt64(0xFF) << UInt64(8 * position))
+                word |= UInt64(byte) << UInt64(8 * position)
+                let expected = byte < 0x20 || byte == 0x22 || byte == 0x5C
+                #expect(OperationBuffer.hasEscapable(word) == expected, "byte \(byte) at \(position)")
+            }
+        }
+    }
+
     @Test func theBufferGrowsAndEscapesAsJSONWriterDoes() {
         var output = OperationBuffer(capacity: 8)
         defer { output.deallocate() }
         var text = ""
         for scalar in 0..<0x80 { text.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }
-        text += "é😀"
+        text += "é😀" + String(repeating: "plain text without escapes ", count: 3) + "end\"\\\n"
         output.append(UInt8(ascii: "\""))
         var copy = text
         copy.withUTF8 { output.appendEscaped(UnsafeRawBufferPointer($0)) }
