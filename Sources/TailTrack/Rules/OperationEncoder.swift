@@ -113,12 +113,12 @@ final class OperationEncoder: @unchecked Sendable {
     /// - Parameters:
     ///   - line: the line's bytes.
     ///   - groups: the rule's regex groups in `line`, for a `match:` rule.
-    ///   - context: the line as the template sees it, made only when a value needs it.
+    ///   - context: makes the line as the template sees it, only when a value needs it.
     /// - Throws: ``Fallback`` when the operation must be built with ``OperationTemplate``.
     func encode(
         line: UnsafeRawBufferPointer,
         groups: RegexMatchData?,
-        context: () -> LineContext,
+        context: some LineContextSource,
         fingerprint: FileFingerprint,
         offset: UInt64,
         readTime: Int64,
@@ -237,7 +237,7 @@ final class OperationEncoder: @unchecked Sendable {
     private func writeJSON(
         _ value: ValueProgram,
         _ cursor: Cursor,
-        _ context: () -> LineContext,
+        _ context: some LineContextSource,
         into output: inout OperationBuffer
     ) throws(Fallback) -> EncoderWritten {
         switch value {
@@ -256,14 +256,14 @@ final class OperationEncoder: @unchecked Sendable {
             output.append(UInt8(ascii: "\""))
             return .present(size: length)
         case .tree(let index):
-            return try trees[Int(index)].writeJSON(context(), into: &output)
+            return try trees[Int(index)].writeJSON(context.lineContext(cursor.line), into: &output)
         }
     }
 
     private func writeText(
         _ value: ValueProgram,
         _ cursor: Cursor,
-        _ context: () -> LineContext,
+        _ context: some LineContextSource,
         into output: inout OperationBuffer
     ) throws(Fallback) -> Int {
         switch value {
@@ -289,7 +289,7 @@ final class OperationEncoder: @unchecked Sendable {
     private func writeText(
         _ piece: PieceProgram,
         _ cursor: Cursor,
-        _ context: () -> LineContext,
+        _ context: some LineContextSource,
         into output: inout OperationBuffer
     ) throws(Fallback) -> Int {
         switch piece {
@@ -313,7 +313,7 @@ final class OperationEncoder: @unchecked Sendable {
     private func writeJSON(
         _ field: FieldProgram,
         _ cursor: Cursor,
-        _ context: () -> LineContext,
+        _ context: some LineContextSource,
         into output: inout OperationBuffer
     ) throws(Fallback) -> EncoderWritten {
         if let found = fastBytes(field, cursor) {
@@ -339,13 +339,13 @@ final class OperationEncoder: @unchecked Sendable {
                 if try writeConverted(raw, field.conversion, into: &output) { return .present(size: 0) }
             }
         }
-        return try genericFields[Int(field.generic)].writeJSON(context(), into: &output)
+        return try genericFields[Int(field.generic)].writeJSON(context.lineContext(cursor.line), into: &output)
     }
 
     private func writeText(
         _ field: FieldProgram,
         _ cursor: Cursor,
-        _ context: () -> LineContext,
+        _ context: some LineContextSource,
         into output: inout OperationBuffer
     ) throws(Fallback) -> Int {
         if let found = fastBytes(field, cursor) {
@@ -370,7 +370,7 @@ final class OperationEncoder: @unchecked Sendable {
                 if try writeConverted(raw, field.conversion, into: &output) { return output.count - start }
             }
         }
-        return try genericFields[Int(field.generic)].writeText(context(), into: &output)
+        return try genericFields[Int(field.generic)].writeText(context.lineContext(cursor.line), into: &output)
     }
 
     /// Writes ASCII `raw` through `int`, `float` or `bool` (the same digits or word in JSON
@@ -404,7 +404,7 @@ final class OperationEncoder: @unchecked Sendable {
         _ field: FieldProgram,
         format: TimestampFormat,
         _ cursor: Cursor,
-        _ context: () -> LineContext
+        _ context: some LineContextSource
     ) throws(Fallback) -> Int64 {
         if let found = fastBytes(field, cursor) {
             guard let raw = found else { throw Fallback() }
@@ -414,11 +414,18 @@ final class OperationEncoder: @unchecked Sendable {
             }
         }
         let reference = genericFields[Int(field.generic)].reference
-        guard let value = context().value(of: reference), value != .null,
+        guard let value = context.lineContext(cursor.line).value(of: reference), value != .null,
             let milliseconds = format.parse(value)
         else { throw Fallback() }
         return milliseconds
     }
+}
+
+/// Makes the ``LineContext`` of the line being encoded, for the values the encoder renders
+/// through the template's own code. A class, so that passing it costs no reference counting
+/// (a closure capturing the line's path and source got them retained around every call).
+protocol LineContextSource: AnyObject {
+    func lineContext(_ line: UnsafeRawBufferPointer) -> LineContext
 }
 
 // MARK: - The program

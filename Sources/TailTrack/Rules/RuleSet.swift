@@ -89,6 +89,11 @@ public final class RuleEvaluator {
     private let plans: [RulePlan]
     /// Where encoders write; reused for every operation.
     @exclusivity(unchecked) private var output = OperationBuffer()
+    /// The line being evaluated, as far as ``lineContext(_:)`` needs it beyond its bytes.
+    @exclusivity(unchecked) private var currentPath = ""
+    @exclusivity(unchecked) private var currentSource = ""
+    @exclusivity(unchecked) private var currentFields: JSONValue?
+    @exclusivity(unchecked) private var currentHasGroups = false
     /// Whether rules with an ``OperationEncoder`` use it (tests compare both paths).
     let usesEncoders: Bool
     /// Taken lines whose rule has an encoder that left the operation to the template.
@@ -225,12 +230,14 @@ public final class RuleEvaluator {
             stats.perRule[index].matched += 1
             if usesEncoders, let encoder = plan.encoder {
                 do {
+                    if currentPath != path { currentPath = path }
+                    if currentSource != source { currentSource = source }
+                    if fields != nil || currentFields != nil { currentFields = fields }
+                    currentHasGroups = groupsMatched != nil
                     try encoder.encode(
                         line: line,
                         groups: groupsMatched,
-                        context: {
-                            LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
-                        },
+                        context: self,
                         fingerprint: origin.0,
                         offset: origin.1,
                         readTime: readTime,
@@ -303,6 +310,14 @@ public final class RuleEvaluator {
             return byte == UInt8(ascii: "{")
         }
         return false
+    }
+}
+
+extension RuleEvaluator: LineContextSource {
+    func lineContext(_ line: UnsafeRawBufferPointer) -> LineContext {
+        LineContext(
+            line: line, groups: currentHasGroups ? groups : nil, fields: currentFields, path: currentPath,
+            source: currentSource)
     }
 }
 
