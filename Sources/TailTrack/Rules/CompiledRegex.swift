@@ -101,10 +101,13 @@ public final class CompiledRegex: @unchecked Sendable {
 public final class RegexMatchData {
     let pointer: OpaquePointer
     let pairs: Int
+    /// The group offsets: PCRE2 keeps them at one place for the match data's lifetime.
+    let ovector: UnsafeMutablePointer<Int>
     /// How many leading pairs the last match set (PCRE2 leaves the rest untouched).
-    var setPairs = 0
+    /// Only ever used by one thread: no run-time exclusivity check on every match.
+    @exclusivity(unchecked) var setPairs = 0
     /// The last subject's length, to keep ranges inside it.
-    var subjectLength = 0
+    @exclusivity(unchecked) var subjectLength = 0
 
     /// Room for `groups` capturing groups (plus the whole match).
     public init(groups: Int) {
@@ -113,6 +116,10 @@ public final class RegexMatchData {
             fatalError("PCRE2 could not allocate match data for \(pairs) pairs")
         }
         pointer = data
+        guard let ovector = pcre2_get_ovector_pointer_8(data) else {
+            fatalError("PCRE2 match data has no ovector")
+        }
+        self.ovector = ovector
     }
 
     deinit {
@@ -123,8 +130,6 @@ public final class RegexMatchData {
     @inline(__always)
     public func range(ofGroup number: Int) -> Range<Int>? {
         guard number < setPairs else { return nil }
-        let ovector = pcre2_get_ovector_pointer_8(pointer)
-        guard let ovector else { return nil }
         let start = ovector[2 * number]
         let end = ovector[2 * number + 1]
         // PCRE2_SIZE is size_t, imported as Int: PCRE2_UNSET (~0) reads as -1.

@@ -29,13 +29,52 @@ public enum OperationID {
         rule: String,
         eventTimeMilliseconds: Int64?
     ) -> String {
+        String(unsafeUninitializedCapacity: 26) { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            write(
+                fingerprint: fingerprint, offset: offset, line: line, rule: rule,
+                eventTimeMilliseconds: eventTimeMilliseconds, to: base)
+            return 26
+        }
+    }
+
+    /// Writes the 26 characters of ``make(fingerprint:offset:line:rule:eventTimeMilliseconds:)``
+    /// to `target`, which has room for them.
+    static func write(
+        fingerprint: FileFingerprint,
+        offset: UInt64,
+        line: UnsafeRawBufferPointer,
+        rule: String,
+        eventTimeMilliseconds: Int64?,
+        to target: UnsafeMutablePointer<UInt8>
+    ) {
+        var name = rule
+        name.withUTF8 {
+            write(
+                fingerprint: fingerprint, offset: offset, line: line, ruleUTF8: UnsafeRawBufferPointer($0),
+                eventTimeMilliseconds: eventTimeMilliseconds, to: target)
+        }
+    }
+
+    /// ``write(fingerprint:offset:line:rule:eventTimeMilliseconds:to:)`` with the rule's name
+    /// as UTF-8 bytes (hashed exactly as the `String`).
+    static func write(
+        fingerprint: FileFingerprint,
+        offset: UInt64,
+        line: UnsafeRawBufferPointer,
+        ruleUTF8: UnsafeRawBufferPointer,
+        eventTimeMilliseconds: Int64?,
+        to target: UnsafeMutablePointer<UInt8>
+    ) {
         var hasher = StableHasher()
         hasher.combine(fingerprint.value)
         hasher.combine(UInt64(truncatingIfNeeded: fingerprint.length))
         hasher.combine(offset)
         hasher.combine(bytes: line)
         hasher.combine(UInt64(line.count))
-        hasher.combine(rule)
+        // As `combine(_: String)`: the bytes, then their count.
+        hasher.combine(bytes: ruleUTF8)
+        hasher.combine(UInt64(ruleUTF8.count))
         let (first, second) = hasher.finalize()
 
         let time: UInt64
@@ -45,10 +84,11 @@ public enum OperationID {
             let span = derivedTimeUpperBound - derivedTimeLowerBound
             time = derivedTimeLowerBound + (first >> 16) % span
         }
-        return ULID.encode(
+        ULID.write(
             timeMilliseconds: time,
             entropyHigh: UInt16(truncatingIfNeeded: first),
-            entropyLow: second
+            entropyLow: second,
+            to: target
         )
     }
 }

@@ -83,6 +83,9 @@ public struct Rule: Sendable {
     let matcher: LineMatcher
     let conditions: [FieldCondition]
     let operation: OperationTemplate
+    /// The operation compiled to bytes, when the template's shape allows (see
+    /// ``OperationEncoder``); `nil` builds every operation with ``operation``.
+    let encoder: OperationEncoder?
 
     /// The number of regex groups the rule needs room for when matching.
     var captureCount: Int {

@@ -105,7 +105,8 @@ struct RuleCompiler {
             tests: tests,
             matcher: matcher,
             conditions: conditions,
-            operation: operation
+            operation: operation,
+            encoder: OperationEncoder(operation, ruleName: name)
         )
     }
 

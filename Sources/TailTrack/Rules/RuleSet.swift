@@ -64,24 +64,59 @@ public enum RuleOutcome: Sendable {
 ///
 /// The per-line path allocates nothing unless a rule takes the line: regexes match the raw
 /// bytes in place, JSON and logfmt lines are parsed only when a rule of that kind applies.
+/// A taken line's operation is written by the rule's ``OperationEncoder`` into one reusable
+/// buffer and copied out once; only operations the encoder leaves to it (and rejections)
+/// are built as a `JSONValue` by ``OperationTemplate``.
 public final class RuleEvaluator {
     public let ruleSet: RuleSet
-    /// Counts since creation.
-    public private(set) var stats: RuleStats
+    /// Counts since creation. (An evaluator is used by one thread at a time: no run-time
+    /// exclusivity checks on the per-line paths.)
+    @exclusivity(unchecked) public private(set) var stats: RuleStats
     private let groups: RegexMatchData
     private let conditionGroups: RegexMatchData
     private var rulesBySource: [String: [Int]] = [:]
-    /// Each rule's matcher, by rule index: reading one from here costs one retain, where
-    /// `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and releases) for
-    /// every line offered to it, taken or not.
-    private let matchers: [LineMatcher]
+    /// Each rule's matcher, by rule index, as plain values: reading one costs no reference
+    /// counting, where `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and
+    /// releases) for every line offered to it, taken or not. ``ruleSet`` keeps the regexes alive.
+    private let matchers: [Matcher]
 
-    init(ruleSet: RuleSet) {
+    private enum Matcher {
+        case regex(Unmanaged<CompiledRegex>)
+        case json
+        case logfmt
+    }
+    /// What a taken line needs of each rule, by rule index, behind one reference.
+    private let plans: [RulePlan]
+    /// Where encoders write; reused for every operation.
+    @exclusivity(unchecked) private var output = OperationBuffer()
+    /// The line being evaluated, as far as ``lineContext(_:)`` needs it beyond its bytes.
+    @exclusivity(unchecked) private var currentPath = ""
+    @exclusivity(unchecked) private var currentSource = ""
+    @exclusivity(unchecked) private var currentFields: JSONValue?
+    @exclusivity(unchecked) private var currentHasGroups = false
+    /// Whether rules with an ``OperationEncoder`` use it (tests compare both paths).
+    let usesEncoders: Bool
+    /// Taken lines whose rule has an encoder that left the operation to the template.
+    @exclusivity(unchecked) private(set) var encoderFallbacks = 0
+
+    init(ruleSet: RuleSet, usesEncoders: Bool = true) {
         self.ruleSet = ruleSet
-        matchers = ruleSet.rules.map(\.matcher)
+        self.usesEncoders = usesEncoders
+        matchers = ruleSet.rules.map { rule in
+            switch rule.matcher {
+            case .regex(let regex): return .regex(Unmanaged.passUnretained(regex))
+            case .json: return .json
+            case .logfmt: return .logfmt
+            }
+        }
+        plans = ruleSet.rules.map(RulePlan.init)
         stats = RuleStats(ruleCount: ruleSet.rules.count)
         groups = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
         conditionGroups = RegexMatchData(groups: 0)
+    }
+
+    deinit {
+        output.deallocate()
     }
 
     /// Runs the rules over every line of `chunk`.
@@ -171,7 +206,7 @@ public final class RuleEvaluator {
             var fields: JSONValue?
             switch matchers[index] {
             case .regex(let regex):
-                guard regex.matches(line, using: groups) else { continue }
+                guard regex._withUnsafeGuaranteedRef({ $0.matches(line, using: groups) }) else { continue }
                 groupsMatched = groups
             case .json:
                 if json == nil { json = Self.looksLikeJSON(line) ? JSONLineParser.parse(line) : .some(nil) }
@@ -182,48 +217,90 @@ public final class RuleEvaluator {
                 guard let parsed = logfmt ?? nil else { continue }
                 fields = parsed
             }
-            let rule = ruleSet.rules[index]
-            let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
-            guard rule.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else { continue }
+            let plan = plans[index]
+            if !plan.conditions.isEmpty {
+                let context = LineContext(
+                    line: line, groups: groupsMatched, fields: fields, path: path, source: source)
+                guard plan.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else {
+                    continue
+                }
+            }
 
             matchedAny = true
             stats.perRule[index].matched += 1
-            let built = rule.operation.build(
-                context,
-                origin: .init(fingerprint: origin.0, offset: origin.1, rule: rule.name, readTime: readTime)
-            )
-            switch built {
-            case .success(let operation):
-                var writer = JSONWriter()
-                writer.write(operation)
-                if writer.bytes.count > TrackLimits.operationBytes {
-                    stats.perRule[index].invalid += 1
-                    emit(
-                        .rejected(
-                            RejectedOperation(
-                                bytes: writer.bytes,
-                                rule: rule.name,
-                                lineOffset: origin.1,
-                                reason:
-                                    "operation is \(writer.bytes.count) bytes encoded; Track allows \(TrackLimits.operationBytes)"
-                            )
-                        )
+            if usesEncoders, let encoder = plan.encoder {
+                do {
+                    if currentPath != path { currentPath = path }
+                    if currentSource != source { currentSource = source }
+                    if fields != nil || currentFields != nil { currentFields = fields }
+                    currentHasGroups = groupsMatched != nil
+                    try encoder.encode(
+                        line: line,
+                        groups: groupsMatched,
+                        context: self,
+                        fingerprint: origin.0,
+                        offset: origin.1,
+                        readTime: readTime,
+                        into: &output
                     )
-                } else {
-                    emit(.operation(EncodedOperation(bytes: writer.bytes, rule: rule.name, lineOffset: origin.1)))
+                    emit(.operation(EncodedOperation(bytes: output.bytes, rule: plan.name, lineOffset: origin.1)))
+                    if !plan.continues { break }
+                    continue
+                } catch {
+                    // Rejected or unusual: the template builds it and words the reason.
+                    encoderFallbacks += 1
                 }
-            case .failure(let rejection):
+            }
+            let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
+            buildSlowly(plan, context, index: index, origin: origin, readTime: readTime, emit: emit)
+            if !plan.continues { break }
+        }
+        if !matchedAny { stats.unmatched += 1 }
+    }
+
+    /// Builds a taken line's operation as a `JSONValue` and writes it with ``JSONWriter``:
+    /// for rules without an encoder, and for what their encoder leaves to the template.
+    private func buildSlowly(
+        _ plan: RulePlan,
+        _ context: borrowing LineContext,
+        index: Int,
+        origin: (FileFingerprint, UInt64),
+        readTime: Int64,
+        emit: (RuleOutcome) -> Void
+    ) {
+        let built = plan.operation.build(
+            context,
+            origin: .init(fingerprint: origin.0, offset: origin.1, rule: plan.name, readTime: readTime)
+        )
+        switch built {
+        case .success(let operation):
+            var writer = JSONWriter()
+            writer.write(operation)
+            if writer.bytes.count > TrackLimits.operationBytes {
                 stats.perRule[index].invalid += 1
-                var writer = JSONWriter()
-                writer.write(rejection.partial)
                 emit(
                     .rejected(
                         RejectedOperation(
-                            bytes: writer.bytes, rule: rule.name, lineOffset: origin.1, reason: rejection.reason)))
+                            bytes: writer.bytes,
+                            rule: plan.name,
+                            lineOffset: origin.1,
+                            reason:
+                                "operation is \(writer.bytes.count) bytes encoded; Track allows \(TrackLimits.operationBytes)"
+                        )
+                    )
+                )
+            } else {
+                emit(.operation(EncodedOperation(bytes: writer.bytes, rule: plan.name, lineOffset: origin.1)))
             }
-            if !rule.continues { break }
+        case .failure(let rejection):
+            stats.perRule[index].invalid += 1
+            var writer = JSONWriter()
+            writer.write(rejection.partial)
+            emit(
+                .rejected(
+                    RejectedOperation(
+                        bytes: writer.bytes, rule: plan.name, lineOffset: origin.1, reason: rejection.reason)))
         }
-        if !matchedAny { stats.unmatched += 1 }
     }
 
     /// A cheap pre-check: JSON object lines start with `{` after optional spaces.
@@ -233,5 +310,31 @@ public final class RuleEvaluator {
             return byte == UInt8(ascii: "{")
         }
         return false
+    }
+}
+
+extension RuleEvaluator: LineContextSource {
+    func lineContext(_ line: UnsafeRawBufferPointer) -> LineContext {
+        LineContext(
+            line: line, groups: currentHasGroups ? groups : nil, fields: currentFields, path: currentPath,
+            source: currentSource)
+    }
+}
+
+/// The parts of a ``Rule`` a taken line needs, behind one reference: reading them costs one
+/// retain instead of a copy of the whole rule.
+private final class RulePlan {
+    let name: String
+    let continues: Bool
+    let conditions: [FieldCondition]
+    let operation: OperationTemplate
+    let encoder: OperationEncoder?
+
+    init(_ rule: Rule) {
+        name = rule.name
+        continues = rule.continues
+        conditions = rule.conditions
+        operation = rule.operation
+        encoder = rule.encoder
     }
 }

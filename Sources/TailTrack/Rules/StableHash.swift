@@ -67,6 +67,7 @@ public struct StableHasher: Sendable {
         return hasher.finalize().0
     }
 
+    @inline(__always)
     private mutating func mix(_ word: UInt64) {
         lane0 = (lane0 ^ Self.avalanche(word &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD
         lane0 = (lane0 << 31) | (lane0 >> 33)

@@ -11,30 +11,44 @@ public enum ULID {
     /// The 26-character ULID of a time (its low 48 bits) and 80 bits of entropy, given as
     /// the high 16 and the low 64 bits.
     public static func encode(timeMilliseconds: UInt64, entropyHigh: UInt16, entropyLow: UInt64) -> String {
-        let time = timeMilliseconds & maximumTimeMilliseconds
-        return String(unsafeUninitializedCapacity: 26) { buffer in
-            // The time: 10 characters of 5 bits, the first carrying only 3 (48 = 3 + 9 × 5).
-            for position in 0..<10 {
-                let shift = UInt64(45 - 5 * position)
-                buffer[position] = alphabet[Int((time >> shift) & 31)]
-            }
-            // The entropy: 16 characters of 5 bits from the 80-bit value high:low.
-            for position in 0..<16 {
-                let shift = 75 - 5 * position
-                let bits: UInt64
-                if shift >= 64 {
-                    bits = UInt64(entropyHigh) >> UInt64(shift - 64)
-                } else if shift > 59 {
-                    // These 5 bits straddle the 64-bit boundary.
-                    bits = (UInt64(entropyHigh) << UInt64(64 - shift)) | (entropyLow >> UInt64(shift))
-                } else {
-                    bits = entropyLow >> UInt64(shift)
-                }
-                buffer[10 + position] = alphabet[Int(bits & 31)]
-            }
+        String(unsafeUninitializedCapacity: 26) { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            write(timeMilliseconds: timeMilliseconds, entropyHigh: entropyHigh, entropyLow: entropyLow, to: base)
             return 26
         }
     }
+
+    /// Writes the 26 characters of ``encode(timeMilliseconds:entropyHigh:entropyLow:)`` to
+    /// `target`, which has room for them.
+    @inline(__always)
+    static func write(
+        timeMilliseconds: UInt64,
+        entropyHigh: UInt16,
+        entropyLow: UInt64,
+        to target: UnsafeMutablePointer<UInt8>
+    ) {
+        let digits = alphabetBytes.utf8Start
+        let time = timeMilliseconds & maximumTimeMilliseconds
+        // The time: 10 characters of 5 bits, the first carrying only 3 (48 = 3 + 9 × 5).
+        for position in 0..<10 {
+            let shift = UInt64(45 - 5 * position)
+            target[position] = digits[Int((time >> shift) & 31)]
+        }
+        // The entropy: 16 characters of 5 bits from the 80-bit value high:low. The first
+        // three come from the high 16 bits; the fourth straddles the two halves.
+        let high = UInt64(entropyHigh)
+        target[10] = digits[Int((high >> 11) & 31)]
+        target[11] = digits[Int((high >> 6) & 31)]
+        target[12] = digits[Int((high >> 1) & 31)]
+        target[13] = digits[Int(((high << 4) | (entropyLow >> 60)) & 31)]
+        for position in 4..<16 {
+            let shift = UInt64(75 - 5 * position)
+            target[10 + position] = digits[Int((entropyLow >> shift) & 31)]
+        }
+    }
+
+    /// ``alphabet`` without an array's lazy initialisation and bounds checks.
+    private static let alphabetBytes: StaticString = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
     /// Whether `text` is a canonical ULID: 26 characters of the uppercase Crockford alphabet,
     /// the first at most `7` (a larger one would not fit 128 bits).
