@@ -2,6 +2,10 @@ import Glibc
 
 /// Reads an uncompressed file with `pread` at an explicit offset into one reusable buffer.
 ///
+/// The buffer is allocated at the first read and can be given back with ``releaseBuffer()``
+/// once the file's end is reached: an agent following 10,000 quiet files holds no read
+/// buffers for them.
+///
 /// The descriptor stays valid after the file is renamed or deleted, which is what lets the
 /// tailer finish a rotated file.
 public final class PlainFileReader: LogFileReader {
@@ -9,7 +13,8 @@ public final class PlainFileReader: LogFileReader {
     public private(set) var offset: UInt64
     public var isCompressed: Bool { false }
     private var descriptor: Int32
-    private var buffer: UnsafeMutableRawBufferPointer
+    private var buffer: UnsafeMutableRawBufferPointer?
+    private let bufferBytes: Int
 
     /// Opens `path` read-only, positioned at `offset`.
     public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
@@ -18,15 +23,23 @@ public final class PlainFileReader: LogFileReader {
         self.path = path
         self.offset = offset
         self.descriptor = fd
-        self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(4096, bufferBytes), alignment: 16)
+        self.bufferBytes = max(4096, bufferBytes)
     }
 
     deinit {
         close()
-        buffer.deallocate()
+        buffer?.deallocate()
+    }
+
+    /// Frees the read buffer until the next read (the file's end was reached).
+    public func releaseBuffer() {
+        buffer?.deallocate()
+        buffer = nil
     }
 
     public func read(maxBytes: Int, _ consume: (UnsafeRawBufferPointer) -> Void) throws -> ReadOutcome {
+        let buffer = self.buffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: bufferBytes, alignment: 16)
+        self.buffer = buffer
         let count = min(maxBytes, buffer.count)
         let got = try readAt(offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
         guard got > 0 else { return .endOfData }

@@ -59,6 +59,23 @@ enum RotatedSiblings {
     /// The rotated siblings of `base` that exist now, oldest first: next to it, and in
     /// `rotatedDirectory` (logrotate's `olddir`; relative to `base`'s directory) when given.
     static func list(of base: String, rotatedDirectory: String? = nil) -> [(path: String, age: Age)] {
+        var index = SiblingIndex()
+        return index.list(of: base, rotatedDirectory: rotatedDirectory)
+    }
+}
+
+/// The rotated siblings of every file in the directories listed so far, by base name: one
+/// directory listing serves every followed file in it (a scan of 10,000 files in one
+/// directory lists it once, not 10,000 times).
+struct SiblingIndex {
+    private var byDirectory: [String: [String: [(name: String, age: RotatedSiblings.Age)]]] = [:]
+
+    /// The rotated siblings of `base` that exist (as of this index's listings), oldest first:
+    /// next to it, and in `rotatedDirectory` when given.
+    /// With `fresh`, the directories are listed again first (a rotation was just seen).
+    mutating func list(
+        of base: String, rotatedDirectory: String? = nil, fresh: Bool = false
+    ) -> [(path: String, age: RotatedSiblings.Age)] {
         let directory = (base as NSString).deletingLastPathComponent
         let name = (base as NSString).lastPathComponent
         var directories = [directory.isEmpty ? "." : directory]
@@ -66,15 +83,27 @@ enum RotatedSiblings {
             let joined = rotatedDirectory.hasPrefix("/") ? rotatedDirectory : directories[0] + "/" + rotatedDirectory
             directories.append((joined as NSString).standardizingPath)
         }
-        var result: [(path: String, age: Age)] = []
+        var result: [(path: String, age: RotatedSiblings.Age)] = []
         for folder in directories {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
-            for candidate in names {
-                guard let age = age(of: candidate, base: name) else { continue }
-                result.append((folder + "/" + candidate, age))
+            if fresh { byDirectory.removeValue(forKey: folder) }
+            for sibling in index(of: folder)[name] ?? [] {
+                result.append((folder + "/" + sibling.name, sibling.age))
             }
         }
         return result.sorted { ($0.age, $0.path) < ($1.age, $1.path) }
+    }
+
+    private mutating func index(of directory: String) -> [String: [(name: String, age: RotatedSiblings.Age)]] {
+        if let known = byDirectory[directory] { return known }
+        var index: [String: [(name: String, age: RotatedSiblings.Age)]] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            for base in RotatedSiblings.candidateBases(of: name) {
+                guard let age = RotatedSiblings.age(of: name, base: base) else { continue }
+                index[base, default: []].append((name, age))
+            }
+        }
+        byDirectory[directory] = index
+        return index
     }
 }
 

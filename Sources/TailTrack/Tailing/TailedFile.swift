@@ -103,6 +103,7 @@ final class TailedFile {
             case .endOfData:
                 reachedEnd = true
                 gzipTruncated = false
+                (reader as? PlainFileReader)?.releaseBuffer()
                 return makeChunk()
             case .truncated:
                 reachedEnd = true

@@ -95,11 +95,12 @@ public final class Tailer: Sendable {
             while !Task.isCancelled {
                 let room = max(0, Self.queueBytes - queued.value.load(ordering: .relaxed))
                 let changes = wakeup.takeChanges()
+                let scanInterval = self.scanInterval(watcher: watcher)
                 let step = try await pool.runIfActive {
                     let step = self.core.withLock { core in
                         if changes.scan { core.requestScan() }
                         if !changes.written.isEmpty { core.noteWritten(changes.written, now: .now) }
-                        return core.step(now: .now, readBudget: room)
+                        return core.step(now: .now, readBudget: room, scanInterval: scanInterval)
                     }
                     do {
                         try self.checkpoint.saveIfDue()
@@ -129,11 +130,19 @@ public final class Tailer: Sendable {
     /// next deadline (a partial line to flush, a deleted file to release), or a wake-up.
     private func waitTime(_ step: TailerCore.StepResult, watcher: DirectoryWatcher?) -> Duration {
         if let next = step.nextScanIn { return next }
-        var interval =
-            watcher?.coversEverything == true && !step.hasNonLiveFiles
-            ? max(config.tail.pollInterval, Self.watchedRescanInterval) : config.tail.pollInterval
+        var interval = step.hasNonLiveFiles ? config.tail.pollInterval : scanInterval(watcher: watcher)
         if checkpoint.hasUnsavedChanges { interval = min(interval, checkpoint.saveInterval) }
         return interval
+    }
+
+    /// How often a full scan runs with no event asking for one: `tail.poll_interval`, or
+    /// ``watchedRescanInterval`` while inotify sees every change and no rotated or deleted file
+    /// (whose growth inotify may not report) is being finished.
+    private func scanInterval(watcher: DirectoryWatcher?) -> Duration {
+        guard watcher?.coversEverything == true, !core.withLock({ $0.hasNonLiveFiles }) else {
+            return config.tail.pollInterval
+        }
+        return max(config.tail.pollInterval, Self.watchedRescanInterval)
     }
 
     /// With inotify covering every followed directory, the safety-net scan runs this rarely:
@@ -143,10 +152,9 @@ public final class Tailer: Sendable {
     /// Records that every line of `file` before `offset` is delivered (accepted or
     /// dead-lettered): its position may now be saved.
     public func acknowledge(file: FileKey, offset: UInt64) async {
-        core.withLock { $0.acknowledge(file: file, offset: offset) }
         // A position to save soon, or a finished rotated file to release: the loop may be in
         // a long idle wait.
-        wakeup.signal()
+        if core.withLock({ $0.acknowledge(file: file, offset: offset) }) { wakeup.signal() }
     }
 
     /// Saves the positions now (at shutdown, after the last acknowledgements).

@@ -12,6 +12,10 @@ final class TailerCore {
     let config: TailTrackConfig
     let checkpoint: CheckpointStore
     let logger: Logger
+    /// At the first scan: the saved positions by family.
+    private var savedByFamily: [PathKey: [CheckpointEntry]] = [:]
+    /// The directory listings of the scan in progress (`nil` outside a scan).
+    private var scanSiblings: SiblingIndex?
     /// `rotated_dir` by source name.
     private let rotatedDirectories: [String: String?]
     private(set) var files: [FileKey: TailedFile] = [:]
@@ -38,6 +42,25 @@ final class TailerCore {
         self.config = config
         self.checkpoint = checkpoint
         self.logger = logger
+    }
+
+    /// True while rotated or deleted files are followed.
+    var hasNonLiveFiles: Bool { !nonLiveKeys.isEmpty }
+
+    /// Files that may have bytes to read: only these (and the non-live ones) are looked at by
+    /// a step, so thousands of quiet files cost nothing between scans.
+    private var dueKeys = Set<FileKey>()
+    /// Rotated and deleted files: they have timers (partial line, deleted-file limits, release).
+    private var nonLiveKeys = Set<FileKey>()
+
+    private func markDue(_ file: TailedFile) {
+        file.readDue = true
+        dueKeys.insert(file.key)
+    }
+
+    private func setRole(_ file: TailedFile, _ role: TailedFile.Role) {
+        file.role = role
+        if role == .live { nonLiveKeys.remove(file.key) } else { nonLiveKeys.insert(file.key) }
     }
 
     /// Lines skipped as too long, across open files.
@@ -91,10 +114,12 @@ final class TailerCore {
     /// of a family before the live one), flush and
     /// release finished files, apply the deleted-file limits. Reads at most about
     /// `readBudget` bytes (one chunk more at worst); 0 when the queue is full.
-    func step(now: ContinuousClock.Instant, readBudget: Int? = nil) -> StepResult {
+    /// `scanInterval` is how often a full scan is due without any event asking for one
+    /// (`tail.poll_interval`, or longer while inotify sees everything).
+    func step(now: ContinuousClock.Instant, readBudget: Int? = nil, scanInterval: Duration? = nil) -> StepResult {
         var nextScanIn: Duration?
         let sinceScan = lastScan.map { $0.duration(to: now) }
-        if sinceScan.map({ $0 >= config.tail.pollInterval }) ?? true {
+        if sinceScan.map({ $0 >= scanInterval ?? config.tail.pollInterval }) ?? true {
             scan(now: now)
         } else if scanRequested, let sinceScan {
             if sinceScan >= Self.minimumScanGap {
@@ -106,7 +131,8 @@ final class TailerCore {
         var chunks: [LineChunk] = []
         var budget = min(readBudget ?? stepBytes, stepBytes)
         var blockedFamilies = Set<PathKey>()
-        let ordered = files.values.sorted {
+        // Only files with something to do: thousands of idle live files cost nothing here.
+        let ordered = dueKeys.union(nonLiveKeys).compactMap { files[$0] }.sorted {
             ($0.source, $0.family, $0.age, $0.key.rawValue) < ($1.source, $1.family, $1.age, $1.key.rawValue)
         }
         for file in ordered {
@@ -140,10 +166,13 @@ final class TailerCore {
             checkpoint.collectGarbage(active: Set(files.values.filter(\.writesCheckpoint).map(\.checkpointKey)))
             lastCollection = now
         }
-        let more = files.values.contains { $0.readDue && !$0.finished }
+        dueKeys = dueKeys.union(ordered.map(\.key)).filter { key in
+            files[key].map { $0.readDue && !$0.finished } ?? false
+        }
+        let more = !dueKeys.isEmpty
         return StepResult(
             chunks: chunks, more: more, nextScanIn: nextScanIn,
-            hasNonLiveFiles: files.values.contains { !$0.isLive })
+            hasNonLiveFiles: hasNonLiveFiles)
     }
 
     /// Logs lines the last read skipped as longer than `tail.max_line_bytes`: bad input is
@@ -160,12 +189,17 @@ final class TailerCore {
     }
 
     /// Records an acknowledgement and updates the checkpoint entry.
-    func acknowledge(file key: FileKey, offset: UInt64) {
-        guard let file = files[key] else { return }
+    /// Returns true when the loop should look soon: a rotated file may be releasable, or the
+    /// checkpoint just became dirty (a save is due within a second).
+    @discardableResult
+    func acknowledge(file key: FileKey, offset: UInt64) -> Bool {
+        guard let file = files[key] else { return false }
+        let wasClean = !checkpoint.hasUnsavedChanges
         file.acknowledge(offset)
         if file.writesCheckpoint {
             checkpoint.update(file.checkpointEntry(now: Self.unixNow()))
         }
+        return !file.isLive || wasClean
     }
 
     func status() -> [TailedFileStatus] {
@@ -224,7 +258,8 @@ final class TailerCore {
     /// Caps how long and how much deleted-but-open files are held: past the limits the
     /// oldest is released and its unread bytes are counted and logged as lost.
     private func enforceDeletedLimits(now: ContinuousClock.Instant) {
-        var deleted: [(file: TailedFile, since: ContinuousClock.Instant)] = files.values.compactMap {
+        var deleted: [(file: TailedFile, since: ContinuousClock.Instant)] = nonLiveKeys.compactMap { files[$0] }
+            .compactMap {
             if case .deleted(let since) = $0.role { return ($0, since) }
             return nil
         }
@@ -275,8 +310,8 @@ final class TailerCore {
             file.inode = status.inode
             file.size = status.size
             file.age = sibling.age
-            file.role = .rotated
-            file.readDue = true
+            setRole(file, .rotated)
+            markDue(file)
             file.reachedEnd = false
             file.lastActivity = now
             if file.writesCheckpoint {
@@ -295,6 +330,8 @@ final class TailerCore {
         remember(file)
         file.reader.close()
         files.removeValue(forKey: file.key)
+        dueKeys.remove(file.key)
+        nonLiveKeys.remove(file.key)
         let pathKey = PathKey(source: file.source, path: file.family)
         if liveByPath[pathKey] == file.key { liveByPath.removeValue(forKey: pathKey) }
     }
@@ -305,13 +342,19 @@ final class TailerCore {
     func scan(now: ContinuousClock.Instant) {
         lastScan = now
         scanRequested = false
+        // Directories are listed once per scan, then forgotten: outside a scan every look at the
+        // siblings lists afresh.
+        scanSiblings = SiblingIndex()
+        defer { scanSiblings = nil }
         let initial = !firstScanDone
+        savedByFamily = initial ? groupSavedEntries() : [:]
+        defer { savedByFamily = [:] }
         for source in config.sources {
             let matched = PathGlob.expand(source.paths, excluding: source.exclude)
             let knownLive = liveByPath.keys.filter { $0.source == source.name }.map(\.path)
             // Families seen before (or saved, at start) stay families while their live path is
             // missing (renamed, not yet recreated): their siblings are never live files.
-            let saved = initial ? savedFamilies(of: source) : []
+            let saved = Set(savedByFamily.keys.filter { $0.source == source.name }.map(\.path))
             var bases = Set(matched).union(saved)
             for known in knownPaths where known.source == source.name { bases.insert(known.path) }
             let livePaths = matched.filter { path in
@@ -320,12 +363,13 @@ final class TailerCore {
             for path in livePaths {
                 scanLive(source: source, path: path, initial: initial, now: now)
             }
-            for family in saved.sorted() where !livePaths.contains(family) {
+            let live = Set(livePaths)
+            for family in saved.sorted() where !live.contains(family) {
                 // Renamed while the agent was down and not recreated yet: its saved files are
                 // among the siblings.
                 resumeFamily(source: source, path: family, status: nil, now: now)
             }
-            for path in knownLive where !livePaths.contains(path) {
+            for path in knownLive where !live.contains(path) {
                 // The followed path is gone (renamed or deleted, not yet recreated).
                 if let key = liveByPath[PathKey(source: source.name, path: path)], let file = files[key] {
                     detach(file, now: now)
@@ -338,15 +382,15 @@ final class TailerCore {
             let live = liveByPath[family].flatMap { files[$0] }.flatMap { try? $0.reader.status() }
             adoptUnseenSiblings(source: family.source, family: family.path, live: live, now: now)
         }
-        for file in files.values where !file.isLive {
+        for file in nonLiveKeys.compactMap({ files[$0] }) {
             guard let status = try? file.reader.status() else { continue }
-            if status.linkCount == 0, file.role == .rotated { file.role = .deleted(since: now) }
+            if status.linkCount == 0, file.role == .rotated { setRole(file, .deleted(since: now)) }
             if status.size != file.size {
                 file.size = status.size
                 file.lastActivity = now
             }
             if !file.reader.isCompressed ? status.size > file.reader.offset : file.gzipTruncated {
-                file.readDue = true
+                markDue(file)
             }
         }
         firstScanDone = true
@@ -354,8 +398,13 @@ final class TailerCore {
 
     /// The rotated siblings of a followed path, oldest first, including those in the source's
     /// `rotated_dir`.
-    private func siblings(of family: String, source: String) -> [(path: String, age: RotatedSiblings.Age)] {
+    /// Within a scan, directories are listed once, except that `fresh` lists them again (after
+    /// a rotation was seen, so that files rotated in meanwhile are not missed).
+    private func siblings(
+        of family: String, source: String, fresh: Bool = false
+    ) -> [(path: String, age: RotatedSiblings.Age)] {
         let directory = rotatedDirectories[source] ?? nil
+        if scanSiblings != nil { return scanSiblings!.list(of: family, rotatedDirectory: directory, fresh: fresh) }
         return RotatedSiblings.list(of: family, rotatedDirectory: directory)
     }
 
@@ -367,45 +416,42 @@ final class TailerCore {
         return (((directory.isEmpty ? "." : directory) + "/" + configured) as NSString).standardizingPath
     }
 
-    /// True when `candidate` is a rotated sibling of `family`, next to it or in `rotated_dir`.
-    private func isSibling(_ candidate: String, of family: String, source: String) -> Bool {
-        if RotatedSiblings.age(of: candidate, base: family) != nil { return true }
-        guard let directory = rotatedDirectory(of: family, source: source) else { return false }
-        let moved = directory + "/" + (family as NSString).lastPathComponent
-        return RotatedSiblings.age(of: candidate, base: moved) != nil
-    }
-
-    /// The followed paths that saved positions belong to (`app.log` for an entry saved while
-    /// the file was `app.log.1`, or `old/app.log.1` with `rotated_dir: old`), for the source's
-    /// globs.
-    private func savedFamilies(of source: SourceSettings) -> Set<String> {
+    /// The followed path a saved position belongs to (`app.log` for an entry saved while the
+    /// file was `app.log.1`, or `old/app.log.1` with `rotated_dir: old`), for the source's
+    /// globs; `nil` when no glob covers it.
+    private func family(ofSaved entry: CheckpointEntry, source: SourceSettings) -> String? {
         func followed(_ path: String) -> Bool {
             source.paths.contains { fnmatch($0, path, FNM_PATHNAME) == 0 }
                 && !source.exclude.contains { fnmatch($0, path, 0) == 0 }
         }
-        var families = Set<String>()
-        for entry in checkpoint.entries where entry.source == source.name {
-            if let base = RotatedSiblings.base(of: entry.path) {
-                if followed(base) {
-                    families.insert(base)
-                    continue
-                }
-                // In rotated_dir: the family is the same name in a followed directory.
-                let name = (base as NSString).lastPathComponent
-                let directories = source.paths.map(DirectoryWatcher.directory(ofGlob:))
-                if let family = directories.map({ $0 + "/" + name }).first(where: {
-                    followed($0)
-                        && rotatedDirectory(of: $0, source: source.name).map { dir in
-                            (base as NSString).deletingLastPathComponent == dir
-                        } ?? false
-                }) {
-                    families.insert(family)
-                    continue
-                }
+        if let base = RotatedSiblings.base(of: entry.path) {
+            if followed(base) { return base }
+            // In rotated_dir: the family is the same name in a followed directory.
+            let name = (base as NSString).lastPathComponent
+            let directories = source.paths.map(DirectoryWatcher.directory(ofGlob:))
+            if let family = directories.map({ $0 + "/" + name }).first(where: {
+                followed($0)
+                    && rotatedDirectory(of: $0, source: source.name).map { directory in
+                        (base as NSString).deletingLastPathComponent == directory
+                    } ?? false
+            }) {
+                return family
             }
-            if followed(entry.path) { families.insert(entry.path) }
         }
-        return families
+        return followed(entry.path) ? entry.path : nil
+    }
+
+    /// The saved positions by the family they belong to: built once, at the first scan.
+    private func groupSavedEntries() -> [PathKey: [CheckpointEntry]] {
+        let sources = Dictionary(config.sources.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var grouped: [PathKey: [CheckpointEntry]] = [:]
+        for entry in checkpoint.entries {
+            guard let source = sources[entry.source], let family = family(ofSaved: entry, source: source) else {
+                continue
+            }
+            grouped[PathKey(source: entry.source, path: family), default: []].append(entry)
+        }
+        return grouped
     }
 
     private func scanLive(source: SourceSettings, path: String, initial: Bool, now: ContinuousClock.Instant) {
@@ -426,7 +472,13 @@ final class TailerCore {
             resumeFamily(source: source, path: path, status: status, now: now)
             return
         }
-        adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
+        if knownPaths.contains(pathKey) {
+            adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
+        } else {
+            // A path never followed: its siblings, if any, are older content, not rotations
+            // the agent missed.
+            rememberSiblings(source: source.name, family: path)
+        }
         if let entry = checkpoint.entry(
             for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
             let offset = verifiedOffset(entry, path: path)
@@ -449,7 +501,7 @@ final class TailerCore {
         if isTruncated(file, status: status, sizeChanged: changed) {
             handleCopytruncate(file, source: source, path: file.family, status: status, now: now)
         } else if status.size > file.reader.offset {
-            file.readDue = true
+            markDue(file)
         }
     }
 
@@ -472,10 +524,10 @@ final class TailerCore {
     ) {
         let oldKey = file.checkpointKey
         liveByPath.removeValue(forKey: PathKey(source: source.name, path: path))
-        file.role = .rotated
+        setRole(file, .rotated)
         var continued = false
         if let fingerprint = file.fingerprint {
-            for sibling in siblings(of: path, source: source.name).reversed() {
+            for sibling in siblings(of: path, source: source.name, fresh: true).reversed() {
                 guard let siblingStatus = try? FileStatus.of(path: sibling.path),
                     siblingStatus.inode != status.inode || siblingStatus.device != status.device,
                     FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint,
@@ -488,7 +540,7 @@ final class TailerCore {
                 file.inode = siblingStatus.inode
                 file.size = siblingStatus.size
                 file.age = sibling.age
-                file.readDue = true
+                markDue(file)
                 file.reachedEnd = false
                 file.lastActivity = now
                 checkpoint.remove(oldKey)
@@ -518,10 +570,10 @@ final class TailerCore {
         liveByPath.removeValue(forKey: PathKey(source: file.source, path: file.family))
         let status = try? file.reader.status()
         if let status, status.linkCount == 0 {
-            file.role = .deleted(since: now)
+            setRole(file, .deleted(since: now))
         } else {
-            file.role = .rotated
-            if let sibling = siblings(of: file.family, source: file.source).first(where: { sibling in
+            setRole(file, .rotated)
+            if let sibling = siblings(of: file.family, source: file.source, fresh: true).first(where: { sibling in
                 guard let siblingStatus = try? FileStatus.of(path: sibling.path) else { return false }
                 return siblingStatus.device == file.device && siblingStatus.inode == file.inode
             }) {
@@ -530,7 +582,7 @@ final class TailerCore {
             }
         }
         if let status { file.size = status.size }
-        file.readDue = true
+        markDue(file)
         file.lastActivity = now
     }
 
@@ -540,9 +592,7 @@ final class TailerCore {
     /// recreated yet): the saved files are resumed among the siblings, and the file that
     /// appears at the path later is new.
     private func resumeFamily(source: SourceSettings, path: String, status: FileStatus?, now: ContinuousClock.Instant) {
-        let entries = checkpoint.entries.filter {
-            $0.source == source.name && ($0.path == path || isSibling($0.path, of: path, source: source.name))
-        }
+        let entries = savedByFamily[PathKey(source: source.name, path: path)] ?? []
         let familySiblings = siblings(of: path, source: source.name)
         var claimed = Set<String>()
         var liveOffset: UInt64?
@@ -653,9 +703,13 @@ final class TailerCore {
     }
 
     /// The siblings of `family` not followed by any file, looked at now.
-    private func unfollowedSiblings(source: String, family: String, live: FileStatus?) -> [SiblingLook] {
+    private func unfollowedSiblings(
+        source: String, family: String, live: FileStatus?, fresh: Bool = false
+    ) -> [SiblingLook] {
+        let listed = siblings(of: family, source: source, fresh: fresh)
+        guard !listed.isEmpty else { return [] }
         let followed = files.values.filter { $0.source == source && $0.family == family }
-        return siblings(of: family, source: source).compactMap { sibling in
+        return listed.compactMap { sibling in
             guard let status = try? FileStatus.of(path: sibling.path),
                 live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
                 !followed.contains(where: { $0.device == status.device && $0.inode == status.inode })
@@ -686,7 +740,7 @@ final class TailerCore {
         let key = PathKey(source: source, path: family)
         let followed = files.values.filter { $0.source == source && $0.family == family }
         let known = seen[key] ?? []
-        let looks = unfollowedSiblings(source: source, family: family, live: live)
+        let looks = unfollowedSiblings(source: source, family: family, live: live, fresh: true)
         var stillPresent = Set<SeenFile>()
         for look in looks {
             let matching = known.filter { look.matches($0) }
@@ -839,6 +893,8 @@ final class TailerCore {
             framer: LineFramer(maxLineBytes: config.tail.maxLineBytes, startingAt: offset),
             role: role, tailHash: tailHash, now: now)
         files[key] = file
+        dueKeys.insert(key)
+        if role != .live { nonLiveKeys.insert(key) }
         checkpoint.update(file.checkpointEntry(now: Self.unixNow()))
         return file
     }
