@@ -74,14 +74,18 @@ public final class PipelineMetrics: Sendable {
             gauge(Name.healthy, [], healthy ? 1 : 0, in: &state)
 
             var current = Set<Key>()
+            // Only files that are behind get a series: with thousands of quiet files followed,
+            // thousands of zero series would cost every scrape and every update.
             for file in snapshot.files {
-                guard let behind = file.bytesBehind else { continue }
+                guard let behind = file.bytesBehind, behind > 0 else { continue }
                 let key = Key(name: Name.behindBytes, labels: ["source", file.source, "file", file.path])
                 current.insert(key)
                 gauge(key, Double(behind), in: &state)
             }
-            for gone in state.fileGauges.subtracting(current) {
-                state.gauges.removeValue(forKey: gone)?.destroy()
+            if state.fileGauges.count != current.count || !state.fileGauges.isSubset(of: current) {
+                for gone in state.fileGauges.subtracting(current) {
+                    state.gauges.removeValue(forKey: gone)?.destroy()
+                }
             }
             state.fileGauges = current
         }

@@ -115,7 +115,12 @@ public final class Tailer: Sendable {
                 }
                 let full = queued.value.load(ordering: .relaxed) >= Self.queueBytes
                 if full || (step.chunks.isEmpty && !step.more) {
+                    let idleSince = ContinuousClock.now
                     await wakeup.wait(upTo: waitTime(step, watcher: watcher))
+                    // Writes to many files arrive as a stream of wake-ups: gathering them for a
+                    // few milliseconds makes one step read them all (fewer steps, same data).
+                    let awake = idleSince.duration(to: .now)
+                    if awake < Self.gatherWrites { try? await Task.sleep(for: Self.gatherWrites - awake) }
                 }
             }
         }
@@ -144,6 +149,9 @@ public final class Tailer: Sendable {
         }
         return max(config.tail.pollInterval, Self.watchedRescanInterval)
     }
+
+    /// Least time between two steps woken by events.
+    static let gatherWrites = Duration.milliseconds(20)
 
     /// With inotify covering every followed directory, the safety-net scan runs this rarely:
     /// the kernel reports every change that matters, and an idle agent costs nothing.

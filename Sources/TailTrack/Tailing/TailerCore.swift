@@ -260,9 +260,9 @@ final class TailerCore {
     private func enforceDeletedLimits(now: ContinuousClock.Instant) {
         var deleted: [(file: TailedFile, since: ContinuousClock.Instant)] = nonLiveKeys.compactMap { files[$0] }
             .compactMap {
-            if case .deleted(let since) = $0.role { return ($0, since) }
-            return nil
-        }
+                if case .deleted(let since) = $0.role { return ($0, since) }
+                return nil
+            }
         deleted.sort { $0.since < $1.since }
         var held = deleted.reduce(Int64(0)) { $0 + Int64($1.file.size) }
         for (file, since) in deleted {
