@@ -404,8 +404,11 @@ final class TailerCore {
         of family: String, source: String, fresh: Bool = false
     ) -> [(path: String, age: RotatedSiblings.Age)] {
         let directory = rotatedDirectories[source] ?? nil
-        if scanSiblings != nil { return scanSiblings!.list(of: family, rotatedDirectory: directory, fresh: fresh) }
-        return RotatedSiblings.list(of: family, rotatedDirectory: directory)
+        guard var index = scanSiblings else { return RotatedSiblings.list(of: family, rotatedDirectory: directory) }
+        // Take the index out while using it, so it is not copied.
+        scanSiblings = nil
+        defer { scanSiblings = index }
+        return index.list(of: family, rotatedDirectory: directory, fresh: fresh)
     }
 
     /// The directory of `family`'s rotated siblings in `rotated_dir`, if the source has one.
