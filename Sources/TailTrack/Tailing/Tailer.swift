@@ -119,8 +119,11 @@ public final class Tailer: Sendable {
                     await wakeup.wait(upTo: waitTime(step, watcher: watcher))
                     // Writes to many files arrive as a stream of wake-ups: gathering them for a
                     // few milliseconds makes one step read them all (fewer steps, same data).
+                    // Not when the queue was full: then the wake-up means room, and reading waits.
                     let awake = idleSince.duration(to: .now)
-                    if awake < Self.gatherWrites { try? await Task.sleep(for: Self.gatherWrites - awake) }
+                    if !full && awake < Self.gatherWrites {
+                        try? await Task.sleep(for: Self.gatherWrites - awake)
+                    }
                 }
             }
         }
