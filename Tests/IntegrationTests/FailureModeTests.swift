@@ -194,6 +194,42 @@ struct FailureModeTests {
         scenario.finish(allowDuplicates: false)
     }
 
+    /// Row 15: files created and deleted by the thousand (scaled from 100,000 to 5,000): the
+    /// saved state keeps only files that exist, and a restart on it is quick (a line written
+    /// after the restart arrives within 3 s, debug build, delivery included).
+    @Test func stateStaysBoundedThroughManyCreatedAndDeletedFiles() throws {
+        let scenario = try Scenario("row15")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.logs + "/*.log"])
+        try scenario.daemon.start()
+        for batch in 0..<10 {
+            let paths = (0..<500).map { scenario.logs + "/job-\(batch)-\($0).log" }
+            for path in paths { try scenario.writer.append(1, to: path) }
+            scenario.waitForDelivery()
+            for path in paths { try FileManager.default.removeItem(atPath: path) }
+        }
+        try scenario.writer.append(1, to: scenario.log)
+        scenario.waitForDelivery()
+        let positions = scenario.environment.positions
+        let settled = eventually(timeout: .seconds(30)) { savedEntries(positions) == 1 }
+        #expect(settled, "saved entries after 5,000 files came and went: \(savedEntries(positions))")
+
+        #expect(scenario.daemon.terminate() == 0)
+        try scenario.daemon.start()
+        let restarted = ContinuousClock.now
+        try scenario.writer.append(1, to: scenario.log)
+        #expect(scenario.waitForDelivery())
+        let took = restarted.duration(to: .now)
+        #expect(took < .seconds(3), "a line after the restart took \(took)")
+        scenario.finish()
+    }
+
+    /// The number of entries in a positions file (0 when it cannot be read).
+    private func savedEntries(_ path: String) -> Int {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+        return text.components(separatedBy: "\"inode\"").count - 1
+    }
+
     /// A file replaced by a different file at the same path (`mv other app.log`): the new
     /// one is read from 0, running and stopped.
     @Test func fileReplacedAtSamePath() throws {
