@@ -759,16 +759,21 @@ final class TailerCore {
                 }
                 if followed.contains(where: { $0.fingerprint == fingerprint }) { continue }
             }
-            guard let reader = try? openReader(path: look.path, offset: 0), let openStatus = try? reader.status()
-            else { continue }
-            logger.info(
-                "Found a rotated file never read; reading it from the start",
-                metadata: ["file.path": "\(look.path)"])
-            add(
-                source: source, family: family, age: look.age, path: look.path, status: openStatus,
-                fingerprint: look.fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
+            followFromStart(look, source: source, family: family, now: now)
         }
         seen[key] = stillPresent
+    }
+
+    /// Follows a rotated sibling never read, from its first byte.
+    private func followFromStart(_ look: SiblingLook, source: String, family: String, now: ContinuousClock.Instant) {
+        guard let reader = try? openReader(path: look.path, offset: 0), let openStatus = try? reader.status() else {
+            return
+        }
+        logger.info(
+            "Found a rotated file never read; reading it from the start", metadata: ["file.path": "\(look.path)"])
+        add(
+            source: source, family: family, age: look.age, path: look.path, status: openStatus,
+            fingerprint: look.fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
     }
 
     /// Follows from 0 the rotated siblings of `family` that `isNew` accepts and that are not
@@ -786,14 +791,7 @@ final class TailerCore {
             {
                 continue
             }
-            guard let reader = try? openReader(path: look.path, offset: 0), let openStatus = try? reader.status()
-            else { continue }
-            logger.info(
-                "Found a rotated file never read; reading it from the start",
-                metadata: ["file.path": "\(look.path)"])
-            add(
-                source: source, family: family, age: look.age, path: look.path, status: openStatus,
-                fingerprint: look.fingerprint, reader: reader, offset: 0, role: .rotated, now: now)
+            followFromStart(look, source: source, family: family, now: now)
         }
     }
 
