@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+@testable import TailTrack
+
+@Suite struct RotatedSiblingsTests {
+    @Test func findsTheFollowedPathOfARotatedName() {
+        #expect(RotatedSiblings.base(of: "/var/log/app.log.1") == "/var/log/app.log")
+        #expect(RotatedSiblings.base(of: "/var/log/app.log.2.gz") == "/var/log/app.log")
+        #expect(RotatedSiblings.base(of: "/var/log/app.log-20261123") == "/var/log/app.log")
+        #expect(RotatedSiblings.base(of: "/var/log/app.log-20261123.gz") == "/var/log/app.log")
+        #expect(RotatedSiblings.base(of: "/var/log/app.log.gz") == "/var/log/app.log")
+        #expect(RotatedSiblings.base(of: "/var/log/app.log") == nil)
+        #expect(RotatedSiblings.base(of: "/var/log/app-2026-11-23.log") == nil)
+        #expect(RotatedSiblings.candidateBases(of: "a.log.1.gz") == ["a.log", "a.log.1"])
+    }
+
+    /// One listing serves every file of a directory, with `rotated_dir` (olddir) included, and
+    /// `fresh` sees files that appeared after the first listing.
+    @Test func siblingIndexListsNextToTheFileAndInTheRotatedDirectory() throws {
+        let root = NSTemporaryDirectory() + "tailtrack-siblings-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/old", withIntermediateDirectories: true)
+        for name in ["app.log", "app.log.1", "app.log.3.gz", "web.log", "web.log-20261122", "old/app.log.2"] {
+            _ = FileManager.default.createFile(atPath: root + "/" + name, contents: Data("x\n".utf8))
+        }
+        var index = SiblingIndex()
+        #expect(
+            index.list(of: root + "/app.log", rotatedDirectory: "old").map(\.path) == [
+                root + "/app.log.3.gz", root + "/old/app.log.2", root + "/app.log.1",
+            ])
+        #expect(index.list(of: root + "/web.log").map(\.path) == [root + "/web.log-20261122"])
+        _ = FileManager.default.createFile(atPath: root + "/web.log-20261123", contents: Data("y\n".utf8))
+        #expect(index.list(of: root + "/web.log").count == 1, "listed once per index")
+        #expect(index.list(of: root + "/web.log", fresh: true).count == 2)
+    }
+}
+
+@Suite struct WakeupTests {
+    @Test func aSignalBeforeTheWaitEndsItAtOnceAndOnlyOnce() async {
+        let wakeup = Wakeup()
+        wakeup.signal(scan: true, written: ["/a.log"])
+        let started = ContinuousClock.now
+        await wakeup.wait(upTo: .seconds(30))
+        #expect(started.duration(to: .now) < .seconds(5))
+        let changes = wakeup.takeChanges()
+        #expect(changes.scan && changes.written == ["/a.log"])
+        #expect(!wakeup.takeChanges().scan)
+        // No signal left over: this wait runs to its timeout.
+        let second = ContinuousClock.now
+        await wakeup.wait(upTo: .milliseconds(100))
+        #expect(second.duration(to: .now) >= .milliseconds(100))
+    }
+
+    @Test func aSignalDuringTheWaitEndsIt() async {
+        let wakeup = Wakeup()
+        let started = ContinuousClock.now
+        async let waited: Void = wakeup.wait(upTo: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(50))
+        wakeup.signal()
+        await waited
+        #expect(started.duration(to: .now) < .seconds(5))
+    }
+
+    @Test func tooManyWrittenFilesBecomeAScan() {
+        let wakeup = Wakeup()
+        wakeup.signal(written: Set((0...DirectoryChange.maximumNamed).map { "/f\($0).log" }))
+        let changes = wakeup.takeChanges()
+        #expect(changes.scan && changes.written.isEmpty)
+    }
+}
