@@ -76,7 +76,8 @@ public struct Agent: Sendable {
             isReady: { await tailer.hasOpenedSources() },
             probe: {
                 PipelineSnapshot(
-                    rules: rules.statistics(), delivery: await deliveryStats(), files: await tailer.status(),
+                    rules: rules.statistics(), delivery: await deliveryStats(),
+                    files: await tailer.status(sorted: false),
                     lostBytes: await tailer.lostBytes())
             })
 

@@ -202,8 +202,12 @@ final class TailerCore {
         return !file.isLive || wasClean
     }
 
-    func status() -> [TailedFileStatus] {
-        let followed = files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }.map { file in
+    /// Every followed file (by path when `sorted`), then the unreadable matched paths.
+    func status(sorted: Bool = true) -> [TailedFileStatus] {
+        let ordered =
+            sorted
+            ? files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) } : Array(files.values)
+        let followed = ordered.map { file in
             TailedFileStatus(
                 source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
                 size: file.size,
