@@ -95,12 +95,13 @@ public final class Tailer: Sendable {
             while !Task.isCancelled {
                 let room = max(0, Self.queueBytes - queued.value.load(ordering: .relaxed))
                 let changes = wakeup.takeChanges()
-                let scanInterval = self.scanInterval(watcher: watcher)
+                let watched = watcher?.coversEverything == true
                 let step = try await pool.runIfActive {
                     let step = self.core.withLock { core in
                         if changes.scan { core.requestScan() }
                         if !changes.written.isEmpty { core.noteWritten(changes.written, now: .now) }
-                        return core.step(now: .now, readBudget: room, scanInterval: scanInterval)
+                        let interval = self.scanInterval(watched: watched, hasNonLiveFiles: core.hasNonLiveFiles)
+                        return core.step(now: .now, readBudget: room, scanInterval: interval)
                     }
                     do {
                         try self.checkpoint.saveIfDue()
@@ -138,18 +139,17 @@ public final class Tailer: Sendable {
     /// next deadline (a partial line to flush, a deleted file to release), or a wake-up.
     private func waitTime(_ step: TailerCore.StepResult, watcher: DirectoryWatcher?) -> Duration {
         if let next = step.nextScanIn { return next }
-        var interval = step.hasNonLiveFiles ? config.tail.pollInterval : scanInterval(watcher: watcher)
+        var interval = scanInterval(
+            watched: watcher?.coversEverything == true, hasNonLiveFiles: step.hasNonLiveFiles)
         if checkpoint.hasUnsavedChanges { interval = min(interval, checkpoint.saveInterval) }
         return interval
     }
 
     /// How often a full scan runs with no event asking for one: `tail.poll_interval`, or
-    /// ``watchedRescanInterval`` while inotify sees every change and no rotated or deleted file
-    /// (whose growth inotify may not report) is being finished.
-    private func scanInterval(watcher: DirectoryWatcher?) -> Duration {
-        guard watcher?.coversEverything == true, !core.withLock({ $0.hasNonLiveFiles }) else {
-            return config.tail.pollInterval
-        }
+    /// ``watchedRescanInterval`` while inotify sees every change (`watched`) and no rotated or
+    /// deleted file (whose growth inotify may not report) is being finished.
+    private func scanInterval(watched: Bool, hasNonLiveFiles: Bool) -> Duration {
+        guard watched, !hasNonLiveFiles else { return config.tail.pollInterval }
         return max(config.tail.pollInterval, Self.watchedRescanInterval)
     }
 
