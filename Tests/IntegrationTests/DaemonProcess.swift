@@ -6,6 +6,9 @@ import Testing
 final class DaemonProcess {
     let configPath: String
     let stderrPath: String
+    /// A command the daemon is started through (`unshare …`), which ends by `exec`ing the
+    /// daemon's command line given as its last arguments; empty to start the daemon directly.
+    var launcher: [String] = []
     private var process: Process?
     private var starts = 0
 
@@ -31,8 +34,9 @@ final class DaemonProcess {
             try? FileManager.default.copyItem(atPath: positions, toPath: positions + ".start\(starts)")
         }
         let child = Process()
-        child.executableURL = URL(fileURLWithPath: IntegrationEnvironment.binary)
-        child.arguments = ["run", "--config", configPath]
+        let command = launcher + [IntegrationEnvironment.binary, "run", "--config", configPath]
+        child.executableURL = URL(fileURLWithPath: command[0])
+        child.arguments = Array(command.dropFirst())
         child.standardError = log
         child.standardOutput = log
         child.standardInput = FileHandle.nullDevice

@@ -224,6 +224,41 @@ struct FailureModeTests {
         scenario.finish()
     }
 
+    /// Row 13, the inotify limits: the daemon runs in a user namespace of its own whose
+    /// inotify limits are lowered (`/proc/sys/user/max_inotify_*` are per namespace, so the
+    /// machine's own limits are untouched). With one watch for two directories, or no inotify
+    /// instance at all, it says so once and polls: new files, rotations and appends in both
+    /// directories are all delivered. (The CPU half of row 13, 10,000 files, is measured by
+    /// `tailtrack bench`, not asserted here.)
+    @Test(
+        .enabled(if: InotifyLimits.canLowerInNamespace, "user namespaces are not available here"),
+        arguments: [InotifyLimits.oneWatch, InotifyLimits.noInstance])
+    func loweredInotifyLimitsFallBackToPolling(limits: InotifyLimits) throws {
+        let scenario = try Scenario("row13")
+        defer { scenario.cleanUp() }
+        let first = scenario.logs + "/first"
+        let second = scenario.logs + "/second"
+        for directory in [first, second] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try scenario.environment.writeConfig(paths: [first + "/*.log", second + "/*.log"])
+        scenario.daemon.launcher = limits.launcher
+        try scenario.writer.append(10, to: first + "/app.log")
+        try scenario.daemon.start()
+        let said = eventually(timeout: .seconds(30)) { scenario.daemon.stderr.contains(limits.expectedMessage) }
+        #expect(said, "the daemon did not say it polls; log:\n\(scenario.daemon.stderr.suffix(3000))")
+        #expect(scenario.daemon.stderr.components(separatedBy: limits.expectedMessage).count - 1 == limits.messages)
+        for round in 0..<3 {
+            try scenario.writer.append(10, to: first + "/app.log")
+            try scenario.writer.append(10, to: second + "/job-\(round).log")
+            scenario.waitForDelivery()
+            try FileManager.default.moveItem(atPath: first + "/app.log", toPath: first + "/app.log.\(round + 1)")
+            try scenario.writer.append(5, to: first + "/app.log")
+        }
+        #expect(scenario.daemon.isRunning)
+        scenario.finish(allowDuplicates: false)
+    }
+
     /// The number of entries in a positions file (0 when it cannot be read).
     private func savedEntries(_ path: String) -> Int {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
@@ -297,4 +332,43 @@ func gzip(_ data: Data) throws -> [UInt8] {
     let result = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return [UInt8](result)
+}
+
+/// Lowered inotify limits for one daemon: a `unshare --user` launcher that writes the limit
+/// into the new namespace's `/proc/sys/user` before it `exec`s the daemon.
+struct InotifyLimits: CustomTestStringConvertible, Sendable {
+    let limitFile: String
+    let limit: Int
+    let expectedMessage: String
+    /// How many times the message is logged (once per directory that could not be watched).
+    let messages: Int
+
+    var testDescription: String { "\(limitFile)=\(limit)" }
+
+    /// One watch for two directories: the first is watched, the second polled.
+    static let oneWatch = InotifyLimits(
+        limitFile: "max_inotify_watches", limit: 1,
+        expectedMessage: "the inotify watch limit is reached (fs.inotify.max_user_watches)", messages: 1)
+    /// No inotify instance at all.
+    static let noInstance = InotifyLimits(
+        limitFile: "max_inotify_instances", limit: 0, expectedMessage: "inotify is not available", messages: 1)
+
+    var launcher: [String] {
+        [
+            "/usr/bin/unshare", "--user", "--map-root-user", "/bin/sh", "-c",
+            "echo \(limit) > /proc/sys/user/\(limitFile) && exec \"$0\" \"$@\"",
+        ]
+    }
+
+    /// Whether this machine lets a process lower the limits in a user namespace of its own.
+    static let canLowerInNamespace: Bool = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["--user", "--map-root-user", "/bin/sh", "-c", "echo 1 > /proc/sys/user/max_inotify_watches"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
 }
