@@ -110,7 +110,7 @@ public struct PipelineHealth: Sendable {
 
     /// The `STATUS=` line: `Following 2 files; 1250 lines/s; queue 12 KB; last delivery 3 s ago`.
     public func statusLine(wallTime: Double) -> String {
-        let files = previous?.files.count ?? 0
+        let files = previous?.files.followed ?? 0
         let queue = previous?.delivery.queueBytes ?? 0
         var line = "Following \(files) file\(files == 1 ? "" : "s"); "
         line += "\(Int(linesPerSecond.rounded())) lines/s; queue \(Self.bytes(queue)); "

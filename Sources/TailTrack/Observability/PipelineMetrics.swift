@@ -67,16 +67,15 @@ public final class PipelineMetrics: Sendable {
             }
             count(Name.lostBytes, [], Int(clamping: snapshot.lostBytes), in: &state)
             gauge(Name.queueBytes, [], Double(delivery.queueBytes), in: &state)
-            let unreadable = snapshot.files.filter { $0.state == TailedFileStatus.unreadable }.count
-            gauge(Name.followedFiles, [], Double(snapshot.files.count - unreadable), in: &state)
-            gauge(Name.unreadableFiles, [], Double(unreadable), in: &state)
+            gauge(Name.followedFiles, [], Double(snapshot.files.followed), in: &state)
+            gauge(Name.unreadableFiles, [], Double(snapshot.files.unreadable), in: &state)
             gauge(Name.lastSuccess, [], lastSuccess ?? 0, in: &state)
             gauge(Name.healthy, [], healthy ? 1 : 0, in: &state)
 
             var current = Set<Key>()
             // Only files that are behind get a series: with thousands of quiet files followed,
             // thousands of zero series would cost every scrape and every update.
-            for file in snapshot.files {
+            for file in snapshot.files.behind {
                 guard let behind = file.bytesBehind, behind > 0 else { continue }
                 let key = Key(name: Name.behindBytes, labels: ["source", file.source, "file", file.path])
                 current.insert(key)

@@ -5,14 +5,14 @@ public struct PipelineSnapshot: Sendable, Equatable {
     public var rules: RuleStageStats
     /// What delivery did.
     public var delivery: DeliveryStats
-    /// The files being followed.
-    public var files: [TailedFileStatus]
+    /// The files being followed: counts, and those behind.
+    public var files: TailedFilesSummary
     /// Bytes given up on by the tailer.
     public var lostBytes: UInt64
 
     public init(
         rules: RuleStageStats = RuleStageStats(), delivery: DeliveryStats = DeliveryStats(),
-        files: [TailedFileStatus] = [], lostBytes: UInt64 = 0
+        files: TailedFilesSummary = TailedFilesSummary(), lostBytes: UInt64 = 0
     ) {
         self.rules = rules
         self.delivery = delivery
@@ -27,5 +27,5 @@ public struct PipelineSnapshot: Sendable, Equatable {
     public var operationsDelivered: Int { delivery.operationsSent + delivery.deadLetters }
 
     /// Bytes not yet acknowledged, over the files whose size is known.
-    public var bytesBehind: UInt64 { files.reduce(0) { $0 + ($1.bytesBehind ?? 0) } }
+    public var bytesBehind: UInt64 { files.bytesBehind }
 }

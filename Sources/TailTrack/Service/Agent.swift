@@ -77,7 +77,7 @@ public struct Agent: Sendable {
             probe: {
                 PipelineSnapshot(
                     rules: rules.statistics(), delivery: await deliveryStats(),
-                    files: await tailer.status(sorted: false),
+                    files: await tailer.summary(),
                     lostBytes: await tailer.lostBytes())
             })
 

@@ -40,3 +40,32 @@ extension TailedFile {
         }
     }
 }
+
+/// The followed files in brief, as the once-a-second snapshot takes them: counts, and the
+/// statuses of only the files that are behind. With 10,000 quiet files followed, a status for
+/// each every second would cost more than following them.
+public struct TailedFilesSummary: Sendable, Equatable {
+    /// Files being followed (not counting unreadable ones).
+    public var followed: Int
+    /// Matched files that cannot be opened (retried at every scan).
+    public var unreadable: Int
+    /// The files with bytes not yet acknowledged.
+    public var behind: [TailedFileStatus]
+
+    public init(followed: Int = 0, unreadable: Int = 0, behind: [TailedFileStatus] = []) {
+        self.followed = followed
+        self.unreadable = unreadable
+        self.behind = behind
+    }
+
+    /// The summary of a full status list (`tailtrack status`'s).
+    public init(_ statuses: [TailedFileStatus]) {
+        let unreadable = statuses.filter { $0.state == TailedFileStatus.unreadable }.count
+        self.init(
+            followed: statuses.count - unreadable, unreadable: unreadable,
+            behind: statuses.filter { ($0.bytesBehind ?? 0) > 0 })
+    }
+
+    /// Bytes not yet acknowledged, over the files whose size is known.
+    public var bytesBehind: UInt64 { behind.reduce(0) { $0 + ($1.bytesBehind ?? 0) } }
+}

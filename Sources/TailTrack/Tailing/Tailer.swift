@@ -173,10 +173,14 @@ public final class Tailer: Sendable {
         try checkpoint.save()
     }
 
-    /// The files being followed, by path when `sorted` (the once-a-second snapshot does not
-    /// need the order, and with 10,000 files the sort is most of its cost).
-    public func status(sorted: Bool = true) async -> [TailedFileStatus] {
-        core.withLock { $0.status(sorted: sorted) }
+    /// The files being followed, by path.
+    public func status() async -> [TailedFileStatus] {
+        core.withLock { $0.status() }
+    }
+
+    /// Counts, and the files that are behind (the once-a-second snapshot's view).
+    public func summary() async -> TailedFilesSummary {
+        core.withLock { $0.summary() }
     }
 
     /// Whether the first scan is done: every source's files that exist are open.

@@ -202,11 +202,9 @@ final class TailerCore {
         return !file.isLive || wasClean
     }
 
-    /// Every followed file (by path when `sorted`), then the unreadable matched paths.
-    func status(sorted: Bool = true) -> [TailedFileStatus] {
-        let ordered =
-            sorted
-            ? files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) } : Array(files.values)
+    /// Every followed file by path, then the unreadable matched paths.
+    func status() -> [TailedFileStatus] {
+        let ordered = files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }
         let followed = ordered.map { file in
             TailedFileStatus(
                 source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
@@ -222,6 +220,19 @@ final class TailerCore {
                 committedOffset: 0, size: value.status.size, bytesBehind: nil, state: TailedFileStatus.unreadable)
         }
         return followed + stuck
+    }
+
+    /// Counts, and the statuses of only the files that are behind: what the once-a-second
+    /// snapshot needs, without a status (and its strings) for every quiet file.
+    func summary() -> TailedFilesSummary {
+        var behind: [TailedFileStatus] = []
+        for file in files.values where !file.reader.isCompressed && file.size > file.committed {
+            behind.append(
+                TailedFileStatus(
+                    source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
+                    size: file.size, bytesBehind: file.size - file.committed, state: file.statusText))
+        }
+        return TailedFilesSummary(followed: files.count, unreadable: unreadable.count, behind: behind)
     }
 
     /// Closes every file (at shutdown, after the final acknowledgements).
@@ -354,20 +365,20 @@ final class TailerCore {
         savedByFamily = initial ? groupSavedEntries() : [:]
         defer { savedByFamily = [:] }
         for source in config.sources {
-            let matched = PathGlob.expand(source.paths, excluding: source.exclude)
+            let found = PathGlob.expandWithStatus(source.paths, excluding: source.exclude)
+            let matched = found.map(\.path)
             let knownLive = liveByPath.keys.filter { $0.source == source.name }.map(\.path)
             // Families seen before (or saved, at start) stay families while their live path is
             // missing (renamed, not yet recreated): their siblings are never live files.
             let saved = Set(savedByFamily.keys.filter { $0.source == source.name }.map(\.path))
             var bases = Set(matched).union(saved)
             for known in knownPaths where known.source == source.name { bases.insert(known.path) }
-            let livePaths = matched.filter { path in
-                !RotatedSiblings.candidateBases(of: path).contains { $0 != path && bases.contains($0) }
+            var live = Set<String>()
+            for (path, status) in found
+            where !RotatedSiblings.candidateBases(of: path).contains(where: { $0 != path && bases.contains($0) }) {
+                live.insert(path)
+                scanLive(source: source, path: path, status: status, initial: initial, now: now)
             }
-            for path in livePaths {
-                scanLive(source: source, path: path, initial: initial, now: now)
-            }
-            let live = Set(livePaths)
             for family in saved.sorted() where !live.contains(family) {
                 // Renamed while the agent was down and not recreated yet: its saved files are
                 // among the siblings.
@@ -461,9 +472,13 @@ final class TailerCore {
         return grouped
     }
 
-    private func scanLive(source: SourceSettings, path: String, initial: Bool, now: ContinuousClock.Instant) {
+    /// One matched path, whose `status` the scan's glob took: followed already (notes growth,
+    /// truncation, or another file at the path), resumed from saved positions (first scan), or
+    /// new.
+    private func scanLive(
+        source: SourceSettings, path: String, status: FileStatus, initial: Bool, now: ContinuousClock.Instant
+    ) {
         let pathKey = PathKey(source: source.name, path: path)
-        guard let status = try? FileStatus.of(path: path) else { return }
         if let key = liveByPath[pathKey], let file = files[key] {
             if file.device == status.device && file.inode == status.inode {
                 refreshLive(file, source: source, status: status, now: now)

@@ -17,7 +17,7 @@ import Testing
             committedOffset: 0, size: behind, bytesBehind: behind, state: "live")
         return PipelineSnapshot(
             rules: RuleStageStats(sources: ["app": .init(lines: lines, bytes: lines * 10)]), delivery: delivery,
-            files: Array(repeating: file, count: files))
+            files: TailedFilesSummary(Array(repeating: file, count: files)))
     }
 
     private func health(unhealthyAfter: Duration = .seconds(300)) -> PipelineHealth {

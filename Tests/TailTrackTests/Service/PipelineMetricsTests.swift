@@ -19,17 +19,17 @@ import Testing
             rules: RuleStageStats(
                 sources: ["app": .init(lines: 10, bytes: 300, unmatched: 6)],
                 rules: ["buy": RuleCounters(matched: 4, invalid: 1)]),
-            delivery: delivery, files: [file])
+            delivery: delivery, files: TailedFilesSummary([file]))
         metrics.update(snapshot, lastSuccess: 1_700_000_000, healthy: true)
         snapshot.rules.sources["app"]?.lines = 15
         snapshot.delivery.operationsSent = 9
         // A matched file that cannot be opened counts as unreadable, not followed.
-        snapshot.files = [
+        snapshot.files = TailedFilesSummary([
             TailedFileStatus(
                 source: "app", path: "/var/log/locked.log",
                 identity: FileIdentity(device: 1, inode: 3, fingerprint: nil), committedOffset: 0, size: 5,
                 bytesBehind: nil, state: TailedFileStatus.unreadable)
-        ]
+        ])
         metrics.update(snapshot, lastSuccess: 1_700_000_001, healthy: false)
 
         let lines = Set(registry.emitToString().split(separator: "\n").map(String.init))
