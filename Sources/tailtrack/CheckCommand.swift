@@ -18,6 +18,10 @@ struct CheckCommand: ParsableCommand {
             Output.err("\(report.problems.count) error\(report.problems.count == 1 ? "" : "s") in \(options.config)")
             throw ExitCode(1)
         }
+        // Warnings leave the rules usable: printed, but the exit status stays 0.
+        for warning in report.ruleSet?.warnings ?? [] {
+            Output.err(warning.warningDescription)
+        }
         Output.out(report.summary)
     }
 }

@@ -43,9 +43,8 @@ import Testing
                 "\(rules):2: rule \"purchase\": sources: no source is named \"ap\" (did you mean \"app\"?)",
                 "\(rules):3: rule \"purchase\": match: invalid regex at offset 31: missing closing parenthesis",
                 "\(rules):8: rule \"login\": operation.action: \"identfy\" is not a person action (did you mean \"identify\"?); person actions are add_device, add_relationships, delete, delete_device, delete_relationships, event, identify, merge, page, screen, suppress, unsuppress",
-                "\(config): track: missing required key \"site_id\"",
-                "\(config): track: missing required key \"api_key\" or \"api_key_file\"",
-                "7 errors in \(config)",
+                "\(config):1: missing required key \"track\" (with site_id, and api_key or api_key_file)",
+                "6 errors in \(config)",
             ])
     }
 
@@ -55,7 +54,7 @@ import Testing
             environment: ["CIO_SITE_ID": "site", "CIO_API_KEY": "key-that-must-not-show"]
         )
         #expect(result.status == 0)
-        #expect(result.stdout == "ok: 3 sources, 12 rules, 17 rule tests\n")
+        #expect(result.stdout == "ok: 3 sources, 12 rules, 18 rule tests\n")
         #expect(!result.stdout.contains("key-that-must-not-show"))
     }
 
@@ -74,7 +73,7 @@ import Testing
     @Test func testCommandRunsTheBundledRuleTests() throws {
         let result = try CLIRun.tailtrack(["test", "--config", CLIRun.packageRoot + "/examples/tailtrack.yml"])
         #expect(result.status == 0)
-        #expect(result.stdout.hasSuffix("17 passed, 0 failed\n"))
+        #expect(result.stdout.hasSuffix("18 passed, 0 failed\n"))
     }
 
     @Test func testCommandReportsAFailingCase() throws {
@@ -192,6 +191,102 @@ import Testing
                 "rejected: rule \"login\": \(directory.path("app.log")) offset 45: timestamp 1795341 is not plausible unix seconds (expected 2000…2100); check the timestamp format"
             ))
     }
+
+    /// DESIGN.md's two example rules, copied verbatim: `check` accepts them (warning that
+    /// `purchase` names a timestamp field its regex has no group for), `test` runs the embedded
+    /// case, and `dry-run` makes exactly the operations a reader predicts.
+    @Test func designExampleRulesPassCheckTestAndDryRun() throws {
+        let directory = try CLITemporaryDirectory()
+        try directory.write(
+            "tailtrack.yml",
+            """
+            track: { site_id: site, api_key: key }
+            sources:
+              - name: app
+                paths: ["logs/*.log"]
+            rules:
+              - include: "rules.yml"
+            """
+        )
+        try directory.write("rules.yml", Self.designRules)
+        let config = directory.path("tailtrack.yml")
+        let rules = directory.path("rules.yml")
+
+        let check = try CLIRun.tailtrack(["check", "--config", config])
+        #expect(check.status == 0)
+        #expect(check.stdout == "ok: 1 source, 2 rules, 1 rule test\n")
+        #expect(
+            check.stderrLines == [
+                "\(rules):10: warning: rule \"purchase\": operation.timestamp.field: the regex has no group named \"ts\"; its groups are amount, email, user_id; operations get the time the line was read"
+            ])
+
+        let test = try CLIRun.tailtrack(["test", "--config", config])
+        #expect(test.status == 0)
+        #expect(test.stdout == "PASS purchase tests[0]\nrules without tests: login\n1 passed, 0 failed\n")
+        #expect(test.stderr == "")
+
+        try directory.write(
+            "logs/app.log",
+            """
+            2026-11-22T10:00:00Z INFO checkout completed user_id=7 email=a@b.c amount=9.50
+            {"ts":"2026-11-22T10:00:01Z","level":"info","msg":"user logged in","user":{"id":42,"email":"A@B.C"},"seats":"3"}
+
+            """
+        )
+        let before = Int(Date().timeIntervalSince1970)
+        let dryRun = try CLIRun.tailtrack(["dry-run", "--config", config, directory.path("logs/app.log")])
+        let after = Int(Date().timeIntervalSince1970)
+        #expect(dryRun.status == 0)
+        let lines = dryRun.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        // `purchase` has no event time: its timestamp is when the line was read.
+        let readTime = lines.first.flatMap { line in
+            line.firstRange(of: #""timestamp":"#).map { Int(line[$0.upperBound...].prefix { $0.isNumber }) ?? 0 }
+        }
+        #expect(readTime.map { (before...after).contains($0) } == true, "\(lines)")
+        #expect(
+            lines.first?.replacingOccurrences(of: "\"timestamp\":\(readTime ?? 0),", with: "\"timestamp\":READ,")
+                == #"{"type":"person","action":"event","identifiers":{"id":"7"},"id":"01PCTCNKVHQZ6M64B1T3GD9V7G","name":"purchase","timestamp":READ,"attributes":{"email":"a@b.c","amount":9.5}}"#
+        )
+        #expect(
+            lines.last
+                == #"{"type":"person","action":"identify","identifiers":{"id":"42"},"timestamp":1795341601,"attributes":{"email":"a@b.c","seats":3}}"#
+        )
+        #expect(
+            dryRun.stderr
+                == "lines read: 2\n  rule purchase  matched 1  invalid 0\n  rule login     matched 1  invalid 0\nunmatched: 0\n"
+        )
+    }
+
+    /// DESIGN.md lines 59–74 and 80–88, as written there.
+    static let designRules = #"""
+        - name: purchase
+          sources: [app]             # optional; default all
+          match: 'checkout completed user_id=(?<user_id>\d+) email=(?<email>\S+) amount=(?<amount>[0-9.]+)'
+          # or: parse: json | logfmt, with `where:` field conditions
+          operation:
+            type: person             # person | object
+            action: event            # event | identify | delete | page | screen | add_relationships | …
+            identifiers: { id: "{{user_id}}" }
+            name: purchase           # events: the event name (templates allowed)
+            timestamp: { field: ts, format: rfc3339 }   # optional; when absent: time the line was read
+            attributes:
+              email: "{{email}}"
+              amount: "{{amount | float}}"  # filters: int, float, bool, lower, upper, trim, default(...)
+          tests:
+            - line: "2026-11-22T10:00:00Z INFO checkout completed user_id=7 email=a@b.c amount=9.50"
+              expect: { type: person, action: event, name: purchase, identifiers: { id: "7" }, attributes: { amount: 9.5 } }
+        - name: login
+          parse: json                # or logfmt
+          where: { msg: "user logged in", level: [info, notice] }   # equals, or one of a list
+          operation:
+            type: person
+            action: identify
+            identifiers: { id: "{{user.id}}" }        # dotted paths reach nested fields
+            timestamp: { field: ts, format: rfc3339 }
+            attributes: { email: "{{user.email | lower}}", seats: "{{seats | int}}" }
+
+        """#
 
     @Test func dryRunOfAMissingFileSaysSo() throws {
         let result = try CLIRun.tailtrack([

@@ -12,7 +12,8 @@ extension TailTrackConfig {
 
     /// Like ``load(path:environment:)``, but returns what could be built alongside the problems,
     /// so that `check` can also compile the rules of a config with errors elsewhere. The config
-    /// is `nil` only when the file cannot be read at all.
+    /// is `nil` only when the file cannot be read at all or is not valid YAML (then the syntax
+    /// error is the only error: the keys behind it could not be read, not found missing).
     public static func loadCollectingErrors(
         path: String,
         environment: [String: String]
@@ -26,8 +27,10 @@ extension TailTrackConfig {
                 file: path, line: nil, keyPath: nil, message: "cannot read the config file: \(failure.reason)")
             return (nil, [error])
         }
+        let document = YAMLDocument.parse(text, file: path, environment: environment)
+        if document.isInvalidYAML { return (nil, document.errors) }
         var loader = ConfigLoader(file: path, environment: environment)
-        let config = loader.config(from: YAMLDocument.parse(text, file: path, environment: environment))
+        let config = loader.config(from: document)
         return (config, loader.errors)
     }
 
@@ -187,10 +190,16 @@ private struct ConfigLoader {
         unusable: Set<String>,
         into settings: inout TrackSettings
     ) {
-        // A missing `track:` has no line: such errors name the file only.
-        let missingLine = top.members["track"]?.keyLocation.line
+        // Without `track:` at all, one error at the top of the file names the section.
+        guard let trackKey = top.members["track"]?.keyLocation else {
+            credentialReader.append(
+                ConfigError(
+                    file: file, line: top.location.line, keyPath: nil,
+                    message: "missing required key \"track\" (with site_id, and api_key or api_key_file)"))
+            return
+        }
         func missing(_ message: String) -> ConfigError {
-            ConfigError(file: file, line: missingLine, keyPath: "track", message: message)
+            ConfigError(at: trackKey, keyPath: "track", message: message)
         }
 
         if !unusable.contains("track.site_id") {

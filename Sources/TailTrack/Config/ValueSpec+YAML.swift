@@ -29,6 +29,9 @@ extension ValueSpec {
 struct YAMLDocument {
     var root: ValueSpec
     var errors: [ConfigError]
+    /// Whether the text is not YAML at all: `root` is then an empty stand-in, and checking
+    /// it further would only add errors about keys that are there but could not be read.
+    var isInvalidYAML = false
 
     /// - Parameters:
     ///   - keyPath: the key path of the root.
@@ -46,11 +49,13 @@ struct YAMLDocument {
         do {
             node = try Yams.compose(yaml: text, .default, .default, .utf8)
         } catch let error as YamlError {
-            return YAMLDocument(root: empty, errors: YAMLSyntaxProblem.errors(for: error, text: text, file: file))
+            return YAMLDocument(
+                root: empty, errors: YAMLSyntaxProblem.errors(for: error, text: text, file: file), isInvalidYAML: true)
         } catch {
             return YAMLDocument(
                 root: empty,
-                errors: [ConfigError(file: file, line: nil, keyPath: nil, message: "invalid YAML: \(error)")]
+                errors: [ConfigError(file: file, line: 1, keyPath: nil, message: "invalid YAML: \(error)")],
+                isInvalidYAML: true
             )
         }
         guard let node else { return YAMLDocument(root: empty, errors: []) }
@@ -265,12 +270,12 @@ private enum YAMLSyntaxProblem {
             }
             return [ConfigError(file: file, line: mark.line, keyPath: nil, message: message)]
         case .reader(let problem, let offset, _, _):
-            let line = offset.map { lineNumber(atCharacterOffset: $0, in: text) }
+            let line = offset.map { lineNumber(atCharacterOffset: $0, in: text) } ?? 1
             return [ConfigError(file: file, line: line, keyPath: nil, message: "invalid YAML: \(problem)")]
         case .duplicatedKeysInMapping(let duplicates, let context):
             return duplicates.map { key in duplicateKeyError(key, first: context.mark, text: text, file: file) }
         default:
-            return [ConfigError(file: file, line: nil, keyPath: nil, message: "invalid YAML: \(error)")]
+            return [ConfigError(file: file, line: 1, keyPath: nil, message: "invalid YAML: \(error)")]
         }
     }
 

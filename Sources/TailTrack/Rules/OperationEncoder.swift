@@ -399,24 +399,24 @@ final class OperationEncoder: @unchecked Sendable {
         }
     }
 
-    /// The timestamp field's time in milliseconds, as ``OperationTemplate`` reads it.
+    /// The timestamp field's time in milliseconds, as ``OperationTemplate`` reads it: `nil`
+    /// when the line has no such field (the operation gets the time the line was read).
     private func milliseconds(
         _ field: FieldProgram,
         format: TimestampFormat,
         _ cursor: Cursor,
         _ context: some LineContextSource
-    ) throws(Fallback) -> Int64 {
+    ) throws(Fallback) -> Int64? {
         if let found = fastBytes(field, cursor) {
-            guard let raw = found else { throw Fallback() }
+            guard let raw = found else { return nil }
             if ByteText.isASCII(raw) || JSONWriter.isValidUTF8(raw) {
                 guard let milliseconds = format.parse(text: raw) else { throw Fallback() }
                 return milliseconds
             }
         }
         let reference = genericFields[Int(field.generic)].reference
-        guard let value = context.lineContext(cursor.line).value(of: reference), value != .null,
-            let milliseconds = format.parse(value)
-        else { throw Fallback() }
+        guard let value = context.lineContext(cursor.line).value(of: reference), value != .null else { return nil }
+        guard let milliseconds = format.parse(value) else { throw Fallback() }
         return milliseconds
     }
 }

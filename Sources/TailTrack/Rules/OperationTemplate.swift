@@ -210,9 +210,9 @@ struct OperationTemplate: Sendable {
         _ members: [JSONMember]
     ) throws(Rejection) -> Int64? {
         guard let timestamp else { return nil }
-        guard let value = line.value(of: timestamp.field), value != .null else {
-            throw Rejection(reason: "timestamp field \(timestamp.field) is missing", partial: .object(members))
-        }
+        // A line without the field (or with `null`) has no event time: like a rule without
+        // `timestamp:`, the operation gets the time the line was read.
+        guard let value = line.value(of: timestamp.field), value != .null else { return nil }
         guard let milliseconds = timestamp.format.parse(value) else {
             throw Rejection(
                 reason:

@@ -14,6 +14,8 @@ struct RuleCompiler {
     /// The source names the config defines, to check `sources:`; `nil` skips the check.
     var knownSources: Set<String>?
     private(set) var errors: [RuleError] = []
+    /// Problems that do not stop the rule from working (`check` prints them, exit status 0).
+    private(set) var warnings: [RuleError] = []
 
     init(knownSources: Set<String>?) {
         self.knownSources = knownSources
@@ -254,7 +256,7 @@ struct RuleCompiler {
             let hint = KeySuggestion.closest(to: text, among: known).map { " (did you mean \"\($0)\"?)" } ?? ""
             fail(
                 actionMember.value.location, rule, "operation.action",
-                "\"\(text)\" is not a \(type.rawValue) action\(hint); \(type.rawValue) actions are \(known.joined(separator: ", "))"
+                "\"\(text)\" is not \(type == .object ? "an" : "a") \(type.rawValue) action\(hint); \(type.rawValue) actions are \(known.joined(separator: ", "))"
             )
             return nil
         }
@@ -320,7 +322,133 @@ struct RuleCompiler {
         }) {
             fail(spec.location, rule, "operation", "\(type.rawValue) \(action) operations need `\(missing.rawValue):`")
         }
+        checkLiteralShape(spec, type: type, action: action, rule: rule)
         return errors.count == errorsBefore ? template : nil
+    }
+
+    // MARK: - Shapes visible in the rule text
+
+    /// The identifier keys an operation part takes: which names are allowed, and which sets
+    /// of them are enough (at least one set must be written in full).
+    private struct IdentifierShape {
+        var allowed: [String]
+        var enough: [[String]]
+        /// `object identifiers` in messages.
+        var noun: String
+    }
+
+    private static let objectIdentifiers = IdentifierShape(
+        allowed: ["object_type_id", "object_id", "cio_object_id"],
+        enough: [["object_type_id", "object_id"], ["cio_object_id"]],
+        noun: "object identifiers")
+
+    private static func identifierShape(_ type: EntityType, _ action: String, relationship: Bool)
+        -> IdentifierShape
+    {
+        let person = { (allowed: [String]) in
+            IdentifierShape(allowed: allowed, enough: allowed.map { [$0] }, noun: "person identifiers")
+        }
+        switch (type, relationship) {
+        case (.person, false):
+            return person(action == "merge" ? TrackLimits.mergeIdentifiers : TrackLimits.personIdentifiers)
+        case (.person, true):
+            return objectIdentifiers
+        case (.object, false):
+            guard action == "identify_anonymous" else { return objectIdentifiers }
+            let required = ["object_type_id", "object_id"]
+            return IdentifierShape(allowed: required, enough: [required], noun: "object identifiers")
+        case (.object, true):
+            guard action == "identify_anonymous" else { return person(TrackLimits.mergeIdentifiers) }
+            return IdentifierShape(allowed: ["anonymous_id"], enough: [["anonymous_id"]], noun: "anonymous people")
+        case (.delivery, _):
+            return IdentifierShape(allowed: ["id"], enough: [["id"]], noun: "delivery identifiers")
+        }
+    }
+
+    /// What `check` can tell from the rule text alone, before any line: identifier names the
+    /// type does not have or that are not enough, attribute names over Track's limit, too
+    /// many attributes, a delivery event without `attributes.device_token`. Values that are
+    /// templates are left to run time.
+    private mutating func checkLiteralShape(_ spec: ValueSpec, type: EntityType, action: String, rule: String) {
+        if let member = spec["identifiers"] {
+            checkIdentifiers(
+                member.value, shape: Self.identifierShape(type, action, relationship: false), rule: rule,
+                path: "operation.identifiers")
+        }
+        for side in ["primary", "secondary"] {
+            if let member = spec[side] {
+                checkIdentifiers(
+                    member.value, shape: Self.identifierShape(type, action, relationship: false), rule: rule,
+                    path: "operation.\(side)")
+            }
+        }
+        if let member = spec["relationships"] ?? spec["cio_relationships"], case .array(let items) = member.value.kind {
+            if items.isEmpty, action == "add_relationships" || action == "delete_relationships" {
+                fail(member.value.location, rule, "operation.\(member.key)", "must list at least one relationship")
+            }
+            for (index, item) in items.enumerated() {
+                let path = "operation.\(member.key)[\(index)]"
+                if case .string = item.kind { continue }  // "{{rel}}": a whole relationship from the line
+                guard item.members != nil else {
+                    fail(
+                        item.location, rule, path,
+                        "must be a mapping { identifiers: …, attributes: … }, found \(item.kindName)")
+                    continue
+                }
+                guard let identifiers = item["identifiers"] else {
+                    fail(item.location, rule, path, "missing `identifiers:`")
+                    continue
+                }
+                checkIdentifiers(
+                    identifiers.value, shape: Self.identifierShape(type, action, relationship: true), rule: rule,
+                    path: "\(path).identifiers")
+            }
+        }
+        let attributes = spec["attributes"]
+        if let attributes, let members = attributes.value.members {
+            if members.count > TrackLimits.attributeCount {
+                fail(
+                    attributes.keyLocation, rule, "operation.attributes",
+                    "\(members.count) attributes; Track allows \(TrackLimits.attributeCount)")
+            }
+            for member in members where member.key.utf8.count > TrackLimits.attributeNameBytes {
+                fail(
+                    member.keyLocation, rule, "operation.attributes.\(member.key.prefix(40))…",
+                    "the name is \(member.key.utf8.count) bytes; Track allows \(TrackLimits.attributeNameBytes)")
+            }
+        }
+        if type == .delivery, action == "event", attributes?.value["device_token"] == nil {
+            fail(
+                attributes?.keyLocation ?? spec.location, rule, "operation.attributes",
+                "delivery events need attributes.device_token (the device that received the message)")
+        }
+    }
+
+    private mutating func checkIdentifiers(_ value: ValueSpec, shape: IdentifierShape, rule: String, path: String) {
+        guard let members = value.members else {
+            if case .string = value.kind { return }  // "{{ids}}": a whole mapping from the line
+            fail(
+                value.location, rule, path, "must be a mapping such as { id: \"{{user_id}}\" }, found \(value.kindName)"
+            )
+            return
+        }
+        var unknown = false
+        for member in members where !member.key.contains("{{") && !shape.allowed.contains(member.key) {
+            unknown = true
+            let hint =
+                KeySuggestion.closest(to: member.key, among: shape.allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
+            fail(
+                member.keyLocation, rule, "\(path).\(member.key)",
+                "\"\(member.key)\" is not one of \(shape.allowed.joined(separator: ", "))\(hint)")
+        }
+        guard !unknown, !members.contains(where: { $0.key.contains("{{") }) else { return }
+        let written = Set(members.map(\.key))
+        guard !shape.enough.contains(where: { written.isSuperset(of: $0) }) else { return }
+        let needs =
+            shape.enough.allSatisfy { $0.count == 1 }
+            ? "one of \(shape.allowed.joined(separator: ", "))"
+            : shape.enough.map { $0.joined(separator: " and ") }.joined(separator: ", or ")
+        fail(value.location, rule, path, "\(shape.noun) need \(needs)")
     }
 
     private mutating func compileTimestamp(_ spec: ValueSpec, rule: String, resolver: FieldResolver) -> TimestampSource?
@@ -341,18 +469,22 @@ struct RuleCompiler {
             return nil
         }
         let formatName = spec["format"]?.value.scalarText ?? "rfc3339"
-        let reference: FieldReference
+        let format: TimestampFormat
         do {
-            reference = try resolver.resolve(field)
+            format = try TimestampFormat(parsing: formatName)
         } catch {
-            fail(spec["field"]?.value.location ?? spec.location, rule, "operation.timestamp.field", error.message)
+            fail(spec["format"]?.value.location ?? spec.location, rule, "operation.timestamp.format", error.message)
             return nil
         }
         do {
-            let format = try TimestampFormat(parsing: formatName)
+            let reference = try resolver.resolve(field)
             return TimestampSource(field: reference, format: format, formatName: formatName)
         } catch {
-            fail(spec["format"]?.value.location ?? spec.location, rule, "operation.timestamp.format", error.message)
+            // A field the regex cannot produce is never on a line: the rule works as one
+            // without `timestamp:` (the time the line was read), which is worth a warning only.
+            warn(
+                spec["field"]?.value.location ?? spec.location, rule, "operation.timestamp.field",
+                "\(error.message); operations get the time the line was read")
             return nil
         }
     }
@@ -372,6 +504,11 @@ struct RuleCompiler {
             return .array(
                 items.enumerated().map { compileValue($1, rule: rule, path: "\(path)[\($0)]", resolver: resolver) })
         case .object(let members):
+            for member in members where member.key.contains("{{") {
+                fail(
+                    member.keyLocation, rule, "\(path).\(member.key)",
+                    "\(Self.keyNoun(path)) names cannot be templates; only values can hold {{…}}")
+            }
             return .object(
                 members.map {
                     (
@@ -463,6 +600,18 @@ struct RuleCompiler {
 
     private mutating func fail(_ location: SourceLocation, _ rule: String?, _ keyPath: String?, _ message: String) {
         errors.append(RuleError(at: location, rule: rule, keyPath: keyPath, message: message))
+    }
+
+    /// How the keys of the mapping at `path` are called in messages.
+    private static func keyNoun(_ path: String) -> String {
+        let last = path.split(separator: ".").last.map(String.init) ?? path
+        if last.hasSuffix("attributes") { return "attribute" }
+        if last == "identifiers" || last == "primary" || last == "secondary" { return "identifier" }
+        return "key"
+    }
+
+    private mutating func warn(_ location: SourceLocation, _ rule: String?, _ keyPath: String?, _ message: String) {
+        warnings.append(RuleError(at: location, rule: rule, keyPath: keyPath, message: message))
     }
 }
 

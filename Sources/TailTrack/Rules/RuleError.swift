@@ -23,6 +23,15 @@ public struct RuleError: Error, Sendable, Equatable, CustomStringConvertible {
         if let keyPath { text += "\(keyPath): " }
         return text + message
     }
+
+    /// The same line as a warning, the way compilers print one:
+    /// `rules/shop.yml:9: warning: rule "purchase": operation.timestamp.field: …`.
+    public var warningDescription: String {
+        var text = "\(location): warning: "
+        if let rule { text += "rule \"\(rule)\": " }
+        if let keyPath { text += "\(keyPath): " }
+        return text + message
+    }
 }
 
 /// Every problem found in a rule set, so that `check` can print them all.

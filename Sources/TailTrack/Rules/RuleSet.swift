@@ -2,6 +2,14 @@
 /// and, unless a rule says `continue: true`, the first that takes it wins.
 public struct RuleSet: Sendable {
     public let rules: [Rule]
+    /// Problems that leave the rules usable, for `check` to print (such as a `timestamp:`
+    /// field the regex has no group for: those operations get the time the line was read).
+    public let warnings: [RuleError]
+
+    init(rules: [Rule], warnings: [RuleError] = []) {
+        self.rules = rules
+        self.warnings = warnings
+    }
 
     /// Compiles `specs` (the config's `rules:`). `knownSources`, when given, is checked
     /// against each rule's `sources:`. Throws every problem at once.
@@ -9,7 +17,7 @@ public struct RuleSet: Sendable {
         var compiler = RuleCompiler(knownSources: knownSources)
         let rules = compiler.compile(specs)
         guard compiler.errors.isEmpty else { throw RuleErrors(compiler.errors) }
-        return RuleSet(rules: rules)
+        return RuleSet(rules: rules, warnings: compiler.warnings)
     }
 
     /// A new evaluator: the per-thread state (match buffers, counters) for running these rules.

@@ -333,6 +333,45 @@ import Testing
         )
     }
 
+    @Test func syntaxErrorStopsTheCheck() throws {
+        // No line-less "missing required key" errors after it: the keys could not be read.
+        let path = try directory.write("tailtrack.yml", "track:\n  site_id: x\n  api_key: y\n  bad: [\nsources: []\n")
+        let (config, errors) = TailTrackConfig.loadCollectingErrors(path: path, environment: [:])
+        #expect(config == nil)
+        #expect(
+            errors.map { $0.description.replacingOccurrences(of: directory.path, with: "DIR") } == [
+                "DIR/tailtrack.yml:6: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 4)"
+            ])
+    }
+
+    @Test func emptyOrCommentOnlyConfigNamesLineOneAndTheMissingKey() throws {
+        for text in ["", "\n", "# nothing yet\n"] {
+            let path = try directory.write("tailtrack.yml", text)
+            let (config, errors) = TailTrackConfig.loadCollectingErrors(path: path, environment: [:])
+            #expect(errors.isEmpty)
+            #expect(
+                config.map(credentialErrors) == [
+                    "DIR/tailtrack.yml:1: missing required key \"track\" (with site_id, and api_key or api_key_file)"
+                ])
+        }
+    }
+
+    @Test func everyConfigErrorHasALine() throws {
+        let texts = [
+            "", "track: 5\n", "track:\n", "track:\n  site_id: s\n", "sources: [{ name: a }]\n", "batch: [\n",
+            "track: { site_id: s, api_key: k }\nrules: [{ include: absent.yml }]\n", "- a\n- b\n", "just text\n",
+        ]
+        for text in texts {
+            let path = try directory.write("tailtrack.yml", text)
+            let (config, errors) = TailTrackConfig.loadCollectingErrors(path: path, environment: [:])
+            let all = errors + (config?.track.credentialErrors ?? [])
+            #expect(!all.isEmpty, "\(text.debugDescription) should have an error")
+            for error in all {
+                #expect(error.line != nil, "\(text.debugDescription): \(error)")
+            }
+        }
+    }
+
     @Test func duplicateKeys() throws {
         #expect(
             try loadErrors(minimalTrack + "batch:\n  max_bytes: 1000\nbatch:\n  max_bytes: 2000\n")
@@ -356,8 +395,15 @@ import Testing
         let none = try load("log_level: info\n")
         #expect(
             credentialErrors(none) == [
-                "DIR/tailtrack.yml: track: missing required key \"site_id\"",
-                "DIR/tailtrack.yml: track: missing required key \"api_key\" or \"api_key_file\"",
+                "DIR/tailtrack.yml:1: missing required key \"track\" (with site_id, and api_key or api_key_file)"
+            ]
+        )
+
+        let neither = try load("log_level: info\ntrack:\n  region: eu\n")
+        #expect(
+            credentialErrors(neither) == [
+                "DIR/tailtrack.yml:2: track: missing required key \"site_id\"",
+                "DIR/tailtrack.yml:2: track: missing required key \"api_key\" or \"api_key_file\"",
             ]
         )
 

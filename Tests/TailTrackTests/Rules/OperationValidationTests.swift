@@ -42,10 +42,17 @@ import Testing
     }
 
     @Test func unknownIdentifierKey() throws {
-        let rules = try eventRule(identifiers: "{ user: \"{{u}}\" }")
+        // Written in the rule, `check` rejects it (RuleCompilerTests); from a JSON field, the line does.
+        let rules = try compileRules(
+            """
+            - name: m
+              parse: json
+              operation: { action: merge, primary: "{{p}}", secondary: { id: "{{s}}" } }
+            """
+        )
         #expect(
-            outcomes(rules, line: "u=1 n=x v=") == [
-                #"REJECTED r: identifiers: "user" is not one of id, email, phone, cio_id"#
+            outcomes(rules, line: #"{"p":{"user":"1"},"s":"2"}"#) == [
+                #"REJECTED m: primary: "user" is not one of id, email, cio_id"#
             ])
     }
 
@@ -67,20 +74,8 @@ import Testing
             ])
     }
 
-    @Test func attributeNameLimit() throws {
-        let longName = String(repeating: "k", count: 151)
-        let rules = try eventRule(attributes: "{ \(longName): 1 }")
-        #expect(
-            outcomes(rules, line: "u=1 n=x v=")
-                == ["REJECTED r: attribute name \"\(longName.prefix(40))…\" is 151 bytes; Track allows 150"]
-        )
-    }
-
-    @Test func attributeCountLimit() throws {
-        let many = (0..<301).map { "a\($0): \($0)" }.joined(separator: ", ")
-        let rules = try eventRule(attributes: "{ \(many) }")
-        #expect(outcomes(rules, line: "u=1 n=x v=") == ["REJECTED r: 301 attributes; Track allows 300"])
-    }
+    // Attribute names over 150 bytes and more than 300 attributes can only be written in the
+    // rule (names are never templates): `check` rejects them (RuleCompilerTests).
 
     @Test func operationSizeLimit() throws {
         let attributes = (0..<40).map { "a\($0): \"{{v}}\"" }.joined(separator: ", ")
@@ -121,5 +116,134 @@ import Testing
             }
         }
         #expect(texts.first?.contains("\"note\":\"a\u{FFFD}b\"") == true)
+    }
+
+    // MARK: - Every rejection, worded exactly
+
+    @Test func implausibleTimestamp() throws {
+        let rules = try compileRules(
+            """
+            - name: r
+              match: 'u=(?<u>\\d+) t=(?<t>\\S*)'
+              operation: { action: identify, identifiers: { id: "{{u}}" }, timestamp: { field: t, format: unix } }
+            """
+        )
+        #expect(
+            outcomes(rules, line: "u=1 t=12")
+                == [
+                    "REJECTED r: timestamp 12 is not plausible unix seconds (expected 2000…2100); check the timestamp format"
+                ]
+        )
+        // Milliseconds read as seconds.
+        #expect(
+            outcomes(rules, line: "u=1 t=1795341600123")
+                == [
+                    "REJECTED r: timestamp 1795341600123 is not plausible unix seconds (expected 2000…2100); check the timestamp format"
+                ]
+        )
+        #expect(operations(rules, line: "u=1 t=1795341600").first?["timestamp"] == .int(1_795_341_600))
+    }
+
+    @Test func missingTimestampFieldIsTheReadTimeButAnEmptyOneIsRejected() throws {
+        let rules = try compileRules(
+            """
+            - name: r
+              match: 'u=(?<u>\\d+)(?: t=(?<t>\\S*))?'
+              operation:
+                action: event
+                identifiers: { id: "{{u}}" }
+                name: seen
+                timestamp: { field: t, format: rfc3339 }
+            """
+        )
+        #expect(operations(rules, line: "u=1").first?["timestamp"] == .int(testReadTime))
+        #expect(
+            outcomes(rules, line: "u=1 t=") == [#"REJECTED r: timestamp field t: "" does not match format rfc3339"#])
+        #expect(
+            operations(rules, line: "u=1 t=2026-11-22T09:00:00Z").first?["timestamp"] == .int(testReadTime - 3600))
+    }
+
+    @Test func deliveryEventWithAnEmptyDeviceToken() throws {
+        let rules = try compileRules(
+            """
+            - name: d
+              match: 'dlv=(?<d>\\w+) tok=(?<t>\\w*)'
+              operation:
+                type: delivery
+                action: event
+                identifiers: { id: "{{d}}" }
+                name: opened
+                attributes: { device_token: "{{t}}" }
+            """
+        )
+        #expect(outcomes(rules, line: "dlv=x tok=") == ["REJECTED d: delivery events need attributes.device_token"])
+    }
+
+    @Test func objectTypeIDMissingOrEmpty() throws {
+        let rules = try compileRules(
+            """
+            - name: o
+              match: 'type=(?<t>\\w*)(?: id=(?<o>\\w*))?'
+              operation:
+                type: object
+                action: identify
+                identifiers: { object_type_id: "{{t}}", object_id: "{{o}}" }
+            """
+        )
+        #expect(
+            outcomes(rules, line: "type= id=acme") == ["REJECTED o: identifiers.object_type_id is missing or empty"])
+        #expect(outcomes(rules, line: "type=1") == ["REJECTED o: identifiers.object_id is missing or empty"])
+    }
+
+    @Test func anonymousRelationshipWithoutAnonymousID() throws {
+        let rules = try compileRules(
+            """
+            - name: o
+              match: 'o=(?<o>\\w+) a=(?<a>\\w*)'
+              operation:
+                type: object
+                action: identify_anonymous
+                identifiers: { object_type_id: "1", object_id: "{{o}}" }
+                relationships: [{ identifiers: { anonymous_id: "{{a}}" } }]
+            """
+        )
+        #expect(
+            outcomes(rules, line: "o=acme a=")
+                == ["REJECTED o: relationships[0].identifiers.anonymous_id is missing or empty"])
+    }
+
+    @Test func deviceWithoutToken() throws {
+        let rules = try compileRules(
+            """
+            - name: dev
+              match: 'u=(?<u>\\d+) tok=(?<t>\\S*)'
+              operation:
+                action: add_device
+                identifiers: { id: "{{u}}" }
+                device: { token: "{{t}}", platform: ios }
+            """
+        )
+        #expect(outcomes(rules, line: "u=1 tok=") == ["REJECTED dev: device.token is missing or empty"])
+    }
+
+    @Test func emptyEventName() throws {
+        #expect(outcomes(try eventRule(), line: "u=1 n= v=") == ["REJECTED r: name is empty"])
+    }
+
+    @Test func emptyRelationships() throws {
+        let rules = try compileRules(
+            """
+            - name: rel
+              parse: json
+              operation: { action: add_relationships, identifiers: { id: "{{id}}" }, relationships: ["{{rel}}"] }
+            """
+        )
+        #expect(outcomes(rules, line: #"{"id":1}"#) == ["REJECTED rel: relationships is empty"])
+        #expect(
+            outcomes(rules, line: #"{"id":1,"rel":{"identifiers":{"object_type_id":"2","object_id":"c"}}}"#)
+                == [
+                    #"{"type":"person","action":"add_relationships","identifiers":{"id":"1"},"cio_relationships":[{"identifiers":{"object_type_id":"2","object_id":"c"}}]}"#
+                ]
+        )
     }
 }

@@ -87,7 +87,7 @@ import Testing
                 == .object([JSONMember("zip", .string("12345"))]))
     }
 
-    @Test func timestampFieldMissingOrMalformedIsARejection() throws {
+    @Test func timestampFieldMissingIsTheReadTimeMalformedIsARejection() throws {
         let rules = try compileRules(
             """
             - name: r
@@ -95,7 +95,12 @@ import Testing
               operation: { action: identify, identifiers: { id: "{{id}}" }, timestamp: { field: ts, format: rfc3339 } }
             """
         )
-        #expect(outcomes(rules, line: #"{"id":1}"#) == ["REJECTED r: timestamp field ts is missing"])
+        // DESIGN: "when absent: time the line was read"; the same for a line without the field.
+        for line in [#"{"id":1}"#, #"{"id":1,"ts":null}"#] {
+            #expect(
+                outcomes(rules, line: line)
+                    == [#"{"type":"person","action":"identify","identifiers":{"id":"1"},"timestamp":1795341600}"#])
+        }
         #expect(
             outcomes(rules, line: #"{"id":1,"ts":"yesterday"}"#)
                 == [#"REJECTED r: timestamp field ts: "yesterday" does not match format rfc3339"#])

@@ -91,4 +91,41 @@ import Testing
         )
         #expect(errors == [#"rules.yml:3: rule "r": operation.identifiers.id: "{{" without a closing "}}" in "{{v""#])
     }
+
+    /// What the rules make of `v=VALUE` with attribute `a` from `template`: the rejection reason.
+    private func rejection(_ template: String, value: String) throws -> [String] {
+        let rules = try compileRules(
+            """
+            - name: r
+              match: 'v=(?<v>.*)$'
+              operation:
+                action: identify
+                identifiers: { id: "1" }
+                attributes: { a: '\(template)' }
+            """
+        )
+        return outcomes(rules, line: "v=\(value)")
+    }
+
+    @Test func intFilterFailure() throws {
+        #expect(
+            try rejection("{{v | int}}", value: "abc") == [#"REJECTED r: attributes: field v: "abc" is not an integer"#]
+        )
+        #expect(try rejection("{{v | int}}", value: "") == [#"REJECTED r: attributes: field v: "" is not an integer"#])
+    }
+
+    @Test func boolFilterFailure() throws {
+        #expect(
+            try rejection("{{v | bool}}", value: "maybe") == [
+                #"REJECTED r: attributes: field v: "maybe" is not a boolean"#
+            ]
+        )
+    }
+
+    @Test func floatFilterFailure() throws {
+        #expect(
+            try rejection("{{v | float}}", value: "9,50") == [
+                #"REJECTED r: attributes: field v: "9,50" is not a number"#
+            ])
+    }
 }
