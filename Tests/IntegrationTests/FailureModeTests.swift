@@ -194,6 +194,33 @@ struct FailureModeTests {
         scenario.finish(allowDuplicates: false)
     }
 
+    /// Row 14, a header shared across a restart: the file read before the stop is deleted
+    /// while the agent is down, and a *different* file that begins with the same header line
+    /// arrives compressed as `app.log.1.gz`. Its first line matches the saved position's, but
+    /// the bytes before the saved offset do not, so it is read whole, not resumed mid-way.
+    @Test func compressedLookAlikeIsNotTakenForTheSavedFile() throws {
+        let scenario = try Scenario("gzlookalike")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.log])
+        let header = Array("=== application started ===\n".utf8)
+        try scenario.writer.appendRaw(header, to: scenario.log)
+        try scenario.writer.append(50, to: scenario.log)
+        try scenario.daemon.start()
+        scenario.waitForDelivery()
+        #expect(scenario.daemon.terminate() == 0)
+
+        let other = scenario.environment.root + "/other.log"
+        try scenario.writer.appendRaw(header, to: other)
+        try scenario.writer.append(80, to: other)
+        let compressed = try gzip(Data(contentsOf: URL(fileURLWithPath: other)))
+        try Data(compressed).write(to: URL(fileURLWithPath: scenario.log + ".1.gz"))
+        try FileManager.default.removeItem(atPath: other)
+        try FileManager.default.removeItem(atPath: scenario.log)
+        try scenario.writer.append(10, to: scenario.log)
+        try scenario.daemon.start()
+        scenario.finish(allowDuplicates: false)
+    }
+
     /// Row 15: files created and deleted by the thousand (scaled from 100,000 to 5,000): the
     /// saved state keeps only files that exist, and a restart on it is quick (a line written
     /// after the restart arrives within 3 s, debug build, delivery included).

@@ -90,6 +90,28 @@ public final class GzipFileReader: LogFileReader {
         }
     }
 
+    /// Seeks to `target` from the start and returns ``FileIdentity/tailHash(of:before:)``'s
+    /// hash of the bytes just before it, taken on the way (a .gz has no random access, so the
+    /// check on resume costs no second pass); `nil` when the file ends before `target`.
+    public func seekHashingTail(to target: UInt64) throws -> UInt64? {
+        try restart()
+        let windowStart = target.subtractingClamped(UInt64(FileIdentity.tailWindow))
+        var window: [UInt8] = []
+        window.reserveCapacity(FileIdentity.tailWindow)
+        while offset < target {
+            let start = offset
+            let wanted = Int(min(UInt64(output.count), target - offset))
+            let outcome = try read(maxBytes: wanted) { bytes in
+                // The part of this block that falls inside the window.
+                let from = windowStart > start ? Int(windowStart - start) : 0
+                if from < bytes.count { window.append(contentsOf: bytes[from...]) }
+            }
+            guard case .bytes = outcome else { return nil }
+        }
+        guard target > 0 else { return nil }
+        return window.withUnsafeBytes { StableHasher.hash64(bytes: $0) }
+    }
+
     public func status() throws -> FileStatus {
         try FileStatus.of(descriptor: descriptor, path: path)
     }

@@ -834,7 +834,9 @@ final class TailerCore {
                 live.map({ status.device != $0.device || status.inode != $0.inode }) ?? true,
                 FileIdentity.fingerprint(ofPath: sibling.path) == fingerprint
             else { continue }
-            if !FileIdentity.isGzip(path: sibling.path) {
+            if FileIdentity.isGzip(path: sibling.path) {
+                guard verifiedCompressedOffset(entry, path: sibling.path) else { continue }
+            } else {
                 var moved = entry
                 moved.device = status.device
                 moved.inode = status.inode
@@ -857,6 +859,18 @@ final class TailerCore {
             guard (try? FileIdentity.tailHash(of: reader, before: entry.offset)) == expected else { return nil }
         }
         return entry.offset
+    }
+
+    /// True when the .gz at `path` holds the entry's file: at least `offset` bytes long once
+    /// decompressed, with the same bytes just before the offset (its first line was already
+    /// matched). A different file that merely begins with the same line (a constant banner)
+    /// fails here and is read as a file of its own.
+    private func verifiedCompressedOffset(_ entry: CheckpointEntry, path: String) -> Bool {
+        guard entry.offset > 0 else { return true }
+        guard let reader = try? GzipFileReader(path: path, bufferBytes: 65_536) else { return false }
+        defer { reader.close() }
+        guard let hash = try? reader.seekHashingTail(to: entry.offset) else { return false }
+        return entry.tailHash.map { $0 == hash } ?? true
     }
 
     /// Follows the file now at a followed path, from `offset` (`nil`: from the last complete

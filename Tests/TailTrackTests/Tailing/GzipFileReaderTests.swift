@@ -69,6 +69,27 @@ import Testing
         #expect(try readAll(reader).text == numbered(1, 1000))
     }
 
+    @Test func seekHashingTailGivesThePlainFilesTailHash() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("a.log", numbered(1, 5000))
+        try directory.run("/bin/gzip", ["-k", "a.log"])
+        let plain = try PlainFileReader(path: directory.file("a.log"))
+        defer { plain.close() }
+        let reader = try GzipFileReader(path: directory.file("a.log.gz"), bufferBytes: 4096)
+        defer { reader.close() }
+        // Inside the first block, across block boundaries, and at the very end.
+        let total = UInt64(numbered(1, 5000).utf8.count)
+        let offsets: [UInt64] = [100, 4000, 4096 + 10, UInt64(numbered(1, 2500).utf8.count), total]
+        for offset in offsets {
+            let expected = try FileIdentity.tailHash(of: plain, before: offset)
+            #expect(expected != nil)
+            #expect(try reader.seekHashingTail(to: offset) == expected, "offset \(offset)")
+            #expect(reader.offset == offset)
+        }
+        #expect(try reader.seekHashingTail(to: total + 1) == nil)
+        #expect(try reader.seekHashingTail(to: 0) == nil)
+    }
+
     @Test func fingerprintOfGzipMatchesThePlainFile() throws {
         let directory = try TemporaryDirectory()
         try directory.write("a.log", numbered(1, 10))
