@@ -31,9 +31,43 @@ public final class CheckpointStore: Sendable {
     private let saving = Mutex<Void>(())
 
     private struct State {
-        var entries: [CheckpointKey: CheckpointEntry] = [:]
+        /// Each entry with its line as last encoded: a save with thousands of files, of which a
+        /// few moved, encodes only those few.
+        var stored: [CheckpointKey: Stored] = [:]
         var dirty = false
         var lastSave: ContinuousClock.Instant?
+
+        struct Stored {
+            var entry: CheckpointEntry
+            var line: [UInt8]?
+        }
+
+        init(entries: [CheckpointKey: CheckpointEntry] = [:]) {
+            stored = entries.mapValues { Stored(entry: $0) }
+        }
+
+        /// The file content for every entry, encoding only the entries changed since the last
+        /// call. Entries are written in the dictionary's order (stable within a process):
+        /// sorting thousands of paths at every save would cost more than the save.
+        mutating func content() -> [UInt8] {
+            var body: [UInt8] = []
+            body.reserveCapacity(64 + stored.count * 200)
+            body.append(contentsOf: CheckpointStore.header)
+            var remaining = stored.count
+            // Walked by index, not `indices` (which holds a second reference to the storage and
+            // makes the first write copy the whole dictionary).
+            var index = stored.values.startIndex
+            while index != stored.values.endIndex {
+                if stored.values[index].line == nil {
+                    stored.values[index].line = CheckpointStore.encodeLine(stored.values[index].entry)
+                }
+                if let line = stored.values[index].line { body.append(contentsOf: line) }
+                remaining -= 1
+                body.append(contentsOf: remaining == 0 ? CheckpointStore.lastSeparator : CheckpointStore.separator)
+                stored.values.formIndex(after: &index)
+            }
+            return CheckpointStore.sealed(body)
+        }
     }
 
     /// Opens the store in `stateDirectory` (created if missing) and loads it.
@@ -58,19 +92,19 @@ public final class CheckpointStore: Sendable {
 
     /// Every entry, in no particular order.
     public var entries: [CheckpointEntry] {
-        state.withLock { Array($0.entries.values) }
+        state.withLock { $0.stored.values.map(\.entry) }
     }
 
     /// The entry for one file, if any.
     public func entry(for key: CheckpointKey) -> CheckpointEntry? {
-        state.withLock { $0.entries[key] }
+        state.withLock { $0.stored[key]?.entry }
     }
 
     /// Adds or replaces an entry (saved by the next ``save()``).
     public func update(_ entry: CheckpointEntry) {
         state.withLock {
-            if $0.entries[entry.key] != entry {
-                $0.entries[entry.key] = entry
+            if $0.stored[entry.key]?.entry != entry {
+                $0.stored[entry.key] = State.Stored(entry: entry)
                 $0.dirty = true
             }
         }
@@ -79,7 +113,7 @@ public final class CheckpointStore: Sendable {
     /// Removes an entry.
     public func remove(_ key: CheckpointKey) {
         state.withLock {
-            if $0.entries.removeValue(forKey: key) != nil { $0.dirty = true }
+            if $0.stored.removeValue(forKey: key) != nil { $0.dirty = true }
         }
     }
 
@@ -93,17 +127,19 @@ public final class CheckpointStore: Sendable {
         now: Int64 = Int64(Date().timeIntervalSince1970)
     ) -> Int {
         state.withLock { state in
-            let before = state.entries.count
-            state.entries = state.entries.filter { active.contains($0.key) || $0.value.updated >= now - maxAgeSeconds }
-            if state.entries.count > maxEntries {
-                let inactive = state.entries.values.filter { !active.contains($0.key) }.sorted {
+            let before = state.stored.count
+            state.stored = state.stored.filter {
+                active.contains($0.key) || $0.value.entry.updated >= now - maxAgeSeconds
+            }
+            if state.stored.count > maxEntries {
+                let inactive = state.stored.values.map(\.entry).filter { !active.contains($0.key) }.sorted {
                     $0.updated < $1.updated
                 }
-                for entry in inactive.prefix(state.entries.count - maxEntries) {
-                    state.entries.removeValue(forKey: entry.key)
+                for entry in inactive.prefix(state.stored.count - maxEntries) {
+                    state.stored.removeValue(forKey: entry.key)
                 }
             }
-            let removed = before - state.entries.count
+            let removed = before - state.stored.count
             if removed > 0 { state.dirty = true }
             return removed
         }
@@ -134,13 +170,13 @@ public final class CheckpointStore: Sendable {
     /// Writes the state now, atomically (temporary file, fsync, rename, fsync directory).
     public func save() throws {
         try saving.withLock { _ in
-            let (entries, _) = state.withLock { state -> ([CheckpointEntry], Void) in
+            let content = state.withLock { state in
                 state.dirty = false
                 state.lastSave = .now
-                return (Array(state.entries.values), ())
+                return state.content()
             }
             do {
-                try write(Self.encode(entries))
+                try write(content)
             } catch {
                 state.withLock { $0.dirty = true }
                 throw error
@@ -186,43 +222,65 @@ public final class CheckpointStore: Sendable {
 
     private static let trailerMarker = Array("],\"checksum\":\"".utf8)
 
+    static let header = Array("{\"version\":1,\"entries\":[\n".utf8)
+    static let separator = Array(",\n".utf8)
+    static let lastSeparator = Array("\n".utf8)
+
+    /// The order entries are written in: by source, path and inode.
+    static func fileOrder(_ a: CheckpointEntry, _ b: CheckpointEntry) -> Bool {
+        (a.source, a.path, a.inode) < (b.source, b.path, b.inode)
+    }
+
     /// The file content for `entries`: header, one entry a line, checksum trailer.
     static func encode(_ entries: [CheckpointEntry]) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: 64 + entries.count * 200)
-        writer.append("{\"version\":1,\"entries\":[\n")
-        let sorted = entries.sorted { ($0.source, $0.path, $0.inode) < ($1.source, $1.path, $1.inode) }
+        var body = header
+        let sorted = entries.sorted(by: fileOrder)
         for (index, entry) in sorted.enumerated() {
-            writer.append("{\"source\":")
-            writer.writeString(entry.source)
-            writer.append(",\"path\":")
-            writer.writeString(entry.path)
-            writer.append(",\"device\":")
-            writer.append(raw: Array(String(entry.device).utf8))
-            writer.append(",\"inode\":")
-            writer.append(raw: Array(String(entry.inode).utf8))
-            if let fingerprint = entry.fingerprint {
-                writer.append(",\"fingerprint\":")
-                writer.writeString(fingerprint.description)
-                writer.append(",\"fingerprint_length\":")
-                writer.writeInteger(Int64(fingerprint.length))
-            }
-            writer.append(",\"offset\":")
-            writer.append(raw: Array(String(entry.offset).utf8))
-            if let tailHash = entry.tailHash {
-                writer.append(",\"tail_hash\":")
-                writer.writeString(hex(tailHash))
-            }
-            writer.append(",\"size\":")
-            writer.append(raw: Array(String(entry.size).utf8))
-            writer.append(",\"updated\":")
-            writer.writeInteger(entry.updated)
-            writer.append(index == sorted.count - 1 ? "}\n" : "},\n")
+            body.append(contentsOf: encodeLine(entry))
+            body.append(contentsOf: index == sorted.count - 1 ? lastSeparator : separator)
         }
-        let checksum = writer.bytes.withUnsafeBytes { StableHasher.hash64(bytes: $0) }
-        writer.append(raw: trailerMarker)
-        writer.append(raw: Array(hex(checksum).utf8))
-        writer.append("\"}\n")
+        return sealed(body)
+    }
+
+    /// One entry's JSON object, without the separator after it.
+    static func encodeLine(_ entry: CheckpointEntry) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 200)
+        writer.append("{\"source\":")
+        writer.writeString(entry.source)
+        writer.append(",\"path\":")
+        writer.writeString(entry.path)
+        writer.append(",\"device\":")
+        writer.append(raw: Array(String(entry.device).utf8))
+        writer.append(",\"inode\":")
+        writer.append(raw: Array(String(entry.inode).utf8))
+        if let fingerprint = entry.fingerprint {
+            writer.append(",\"fingerprint\":")
+            writer.writeString(fingerprint.description)
+            writer.append(",\"fingerprint_length\":")
+            writer.writeInteger(Int64(fingerprint.length))
+        }
+        writer.append(",\"offset\":")
+        writer.append(raw: Array(String(entry.offset).utf8))
+        if let tailHash = entry.tailHash {
+            writer.append(",\"tail_hash\":")
+            writer.writeString(hex(tailHash))
+        }
+        writer.append(",\"size\":")
+        writer.append(raw: Array(String(entry.size).utf8))
+        writer.append(",\"updated\":")
+        writer.writeInteger(entry.updated)
+        writer.append("}")
         return writer.bytes
+    }
+
+    /// `body` followed by the checksum trailer over it.
+    static func sealed(_ body: [UInt8]) -> [UInt8] {
+        var content = body
+        let checksum = body.withUnsafeBytes { StableHasher.hash64(bytes: $0) }
+        content.append(contentsOf: trailerMarker)
+        content.append(contentsOf: Array(hex(checksum).utf8))
+        content.append(contentsOf: Array("\"}\n".utf8))
+        return content
     }
 
     /// Why `content` is not a valid positions file, or its entries.

@@ -125,7 +125,7 @@ enum PathGlob {
         for pattern in patterns {
             var result = glob_t()
             defer { globfree(&result) }
-            // Sorted once below, by bytes: glob's own sort collates by locale, which costs more.
+            // Sorted once below: glob's own sort collates by locale, which costs more.
             guard glob(pattern, GLOB_NOSORT, nil, &result) == 0 else { continue }
             for index in 0..<Int(result.gl_pathc) {
                 guard let raw = result.gl_pathv[index] else { continue }
@@ -135,9 +135,9 @@ enum PathGlob {
                 found[String(cString: raw)] = FileStatus(info)
             }
         }
-        return found.map { (path: $0.key, status: $0.value) }.sorted {
-            $0.path.utf8.lexicographicallyPrecedes($1.path.utf8)
-        }
+        // String's `<` compares ASCII paths with memcmp; walking the UTF-8 views costs several
+        // times more with thousands of files.
+        return found.map { (path: $0.key, status: $0.value) }.sorted { $0.path < $1.path }
     }
 
     /// The regular files matching any of `patterns` and none of `excludes`, sorted by path.

@@ -34,6 +34,46 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: store.path + ".tmp"))
     }
 
+    /// Saves re-encode only the entries that changed: after updates, renames, removals and
+    /// garbage collection, the saved file holds exactly the store's entries, each line what
+    /// encoding that entry afresh gives, and a valid checksum.
+    @Test func incrementalSavesWriteWhatAFullEncodeWrites() throws {
+        let directory = try TemporaryDirectory()
+        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger)
+        func expectSavedMatchesStore(_ comment: Comment) throws {
+            try store.save()
+            let content = Array(try Data(contentsOf: URL(fileURLWithPath: store.path)))
+            let decoded = try CheckpointStore.decode(content).get()
+            #expect(
+                Set(decoded.map(\.key)) == Set(store.entries.map(\.key)) && decoded.count == store.entries.count,
+                comment)
+            for entry in decoded { #expect(store.entry(for: entry.key) == entry, comment) }
+            let lines = Set(String(decoding: content, as: UTF8.self).split(separator: "\n").map(String.init))
+            for entry in store.entries {
+                let line = String(decoding: CheckpointStore.encodeLine(entry), as: UTF8.self)
+                #expect(lines.contains(line) || lines.contains(line + ","), comment)
+            }
+        }
+        for index in 1...20 { store.update(entry(index)) }
+        try expectSavedMatchesStore("first save")
+        var moved = entry(3)
+        moved.offset = 999
+        store.update(moved)
+        try expectSavedMatchesStore("one offset moved")
+        var renamed = entry(4)
+        renamed.path = "/var/log/zz.log.1"
+        store.update(renamed)
+        store.remove(entry(7).key)
+        try expectSavedMatchesStore("renamed and removed")
+        store.collectGarbage(active: [], maxAgeSeconds: 10, now: 1_800_000_100)
+        store.update(entry(30, updated: 1_800_000_004))
+        try expectSavedMatchesStore("collected")
+        #expect(
+            try CheckpointStore(stateDirectory: directory.path, logger: logger).entries == [
+                entry(30, updated: 1_800_000_004)
+            ])
+    }
+
     /// Every kind of damaged file: set aside, empty state, no throw.
     @Test(arguments: ["empty", "nul", "half", "garbage", "tampered"])
     func corruptFileIsSetAside(kind: String) throws {
