@@ -18,6 +18,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Share of lines the benchmark rule matches, 0 to 1.") var matchRatio = 0.25
     @Option(help: "Followed files of the idle pass (0 skips it).") var idleFiles = 200
     @Option(help: "Seconds the idle pass measures.") var idleSeconds = 10.0
+    @Option(help: "Followed files of the many-files pass (0 skips it).") var manyFiles = 10_000
+    @Option(help: "Of those, files written to during the many-files pass.") var activeFiles = 100
+    @Option(help: "Lines a second appended to each active file.") var writesPerSecond = 10
+    @Option(help: "Seconds the many-files pass measures.") var manySeconds = 10.0
     @Option(help: ArgumentHelp("Keep the generated files in this folder.", valueName: "DIR")) var directory: String?
     @Flag(help: "Skip the end-to-end and idle passes (stages and baselines only).") var stagesOnly = false
     @Flag(help: "Skip the .gz file and its passes.") var noGzip = false
@@ -30,6 +34,10 @@ struct BenchCommand: AsyncParsableCommand {
         options.matchRatio = matchRatio
         options.idleFiles = idleFiles
         options.idleSeconds = idleSeconds
+        options.manyFiles = manyFiles
+        options.activeFiles = activeFiles
+        options.manyWritesPerSecond = max(1, writesPerSecond)
+        options.manySeconds = manySeconds
         options.directory = directory
         options.gzip = !noGzip
         options.agentExecutable = stagesOnly ? nil : Self.ownExecutable()

@@ -132,6 +132,64 @@ public struct BenchReport: Sendable, Codable {
         }
     }
 
+    /// CPU and memory of the agent following many files while a few of them are written to.
+    public struct ManyFiles: Sendable, Codable {
+        public var files: Int
+        public var active: Int
+        public var writesPerSecond: Int
+        public var seconds: Double
+        public var cpuSeconds: Double
+        public var peakRSSBytes: Int?
+        public var linesWritten: Int
+        public var operationsDelivered: Int
+        public var cpuPercent: Double { seconds > 0 ? cpuSeconds / seconds * 100 : 0 }
+
+        enum CodingKeys: String, CodingKey {
+            case files, active, writesPerSecond = "writes_per_second", seconds, cpuSeconds = "cpu_seconds"
+            case cpuPercent = "cpu_percent", peakRSSBytes = "peak_rss_bytes", linesWritten = "lines_written"
+            case operationsDelivered = "operations_delivered"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(files, forKey: .files)
+            try container.encode(active, forKey: .active)
+            try container.encode(writesPerSecond, forKey: .writesPerSecond)
+            try container.encode(seconds, forKey: .seconds)
+            try container.encode(cpuSeconds, forKey: .cpuSeconds)
+            try container.encode(cpuPercent, forKey: .cpuPercent)
+            try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
+            try container.encode(linesWritten, forKey: .linesWritten)
+            try container.encode(operationsDelivered, forKey: .operationsDelivered)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            files = try container.decode(Int.self, forKey: .files)
+            active = try container.decode(Int.self, forKey: .active)
+            writesPerSecond = try container.decode(Int.self, forKey: .writesPerSecond)
+            seconds = try container.decode(Double.self, forKey: .seconds)
+            cpuSeconds = try container.decode(Double.self, forKey: .cpuSeconds)
+            peakRSSBytes = try container.decodeIfPresent(Int.self, forKey: .peakRSSBytes)
+            linesWritten = try container.decode(Int.self, forKey: .linesWritten)
+            operationsDelivered = try container.decode(Int.self, forKey: .operationsDelivered)
+        }
+
+        init(
+            files: Int, active: Int, writesPerSecond: Int, seconds: Double, cpuSeconds: Double, peakRSSBytes: Int?,
+            linesWritten: Int, operationsDelivered: Int
+        ) {
+            self.files = files
+            self.active = active
+            self.writesPerSecond = writesPerSecond
+            self.seconds = seconds
+            self.cpuSeconds = cpuSeconds
+            self.peakRSSBytes = peakRSSBytes
+            self.linesWritten = linesWritten
+            self.operationsDelivered = operationsDelivered
+        }
+    }
+
     public var workload: Workload
     /// Each stage alone, in this process.
     public var stages: [Figure] = []
@@ -140,11 +198,13 @@ public struct BenchReport: Sendable, Codable {
     /// `tailtrack run` in a child process, to the in-process sink over HTTP.
     public var endToEnd: [Figure] = []
     public var idle: Idle?
+    public var manyFiles: ManyFiles?
     /// CPU seconds the sink (this process) used during the end-to-end runs.
     public var sinkCPUSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
-        case workload, stages, baselines, endToEnd = "end_to_end", idle, sinkCPUSeconds = "sink_cpu_seconds"
+        case workload, stages, baselines, endToEnd = "end_to_end", idle, manyFiles = "many_files"
+        case sinkCPUSeconds = "sink_cpu_seconds"
     }
 
     /// The report as pretty-printed JSON.
@@ -195,6 +255,14 @@ public struct BenchReport: Sendable, Codable {
                 String(
                     format: "idle: %d followed files, %.1f s: %.3f CPU s = %.2f %% CPU", idle.files, idle.seconds,
                     idle.cpuSeconds, idle.cpuPercent))
+        }
+        if let many = manyFiles {
+            out.append(
+                String(
+                    format: "many files: %d followed, %d written %d×/s, %.1f s: %.3f CPU s = %.2f %% CPU, peak RSS %@; "
+                        + "%d lines written, %d operations delivered",
+                    many.files, many.active, many.writesPerSecond, many.seconds, many.cpuSeconds, many.cpuPercent,
+                    many.peakRSSBytes.map(Self.megabytes) ?? "?", many.linesWritten, many.operationsDelivered))
         }
         return out.joined(separator: "\n")
     }

@@ -17,6 +17,12 @@ public struct Benchmark: Sendable {
         /// Followed files of the idle pass; 0 skips it.
         public var idleFiles = 200
         public var idleSeconds = 10.0
+        /// Followed files of the many-files pass; 0 skips it.
+        public var manyFiles = 10_000
+        /// Of those, the files written to, each `manyWritesPerSecond` times a second.
+        public var activeFiles = 100
+        public var manyWritesPerSecond = 10
+        public var manySeconds = 10.0
         /// Longest wait for an end-to-end run.
         public var timeout: Duration = .seconds(600)
 
@@ -131,6 +137,13 @@ public struct Benchmark: Sendable {
                 if options.idleFiles > 0 {
                     progress("idle: \(options.idleFiles) files for \(options.idleSeconds) s")
                     report.idle = try await idle(executable: executable, workload: workload, sink: sink)
+                }
+                if options.manyFiles > 0 {
+                    let pass = ManyFilesPass(
+                        files: options.manyFiles, active: options.activeFiles, seconds: options.manySeconds,
+                        writesPerSecond: options.manyWritesPerSecond, directory: directory + "/many/logs",
+                        stateDirectory: workload.stateDirectory)
+                    report.manyFiles = try await pass.run(executable: executable, sink: sink, progress: progress)
                 }
             } catch {
                 try? await sink.shutdown()
