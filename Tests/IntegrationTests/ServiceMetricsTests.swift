@@ -73,6 +73,61 @@ import Testing
         #expect(await daemon.stop() == 0)
     }
 
+    /// A save of the positions that keeps failing (here the temporary file's path is taken by a
+    /// directory, as good as a full disk for `open`) is logged once with its cause, counted at
+    /// every retry, and logged once more when a save works again; delivery goes on meanwhile and
+    /// the saved position then catches up.
+    @Test func aFailingPositionsSaveIsLoggedOnceCountedAndRecovers() async throws {
+        let scratch = try ServiceScratchDirectory()
+        try scratch.write("app.log", "buy user=1\n")
+        try scratch.write(
+            "tailtrack.yml",
+            """
+            state_dir: \(scratch.file("state"))
+            output: { file: \(scratch.file("out.jsonl")) }
+            metrics: { listen: "127.0.0.1:0" }
+            sources:
+              - { name: app, paths: ["\(scratch.file("app.log"))"], start_at: beginning }
+            rules:
+              - name: buy
+                match: 'buy user=(?<user>\\d+)'
+                operation: { type: person, action: event, name: buy, identifiers: { id: "{{user}}" } }
+            """)
+        let positions = scratch.file("state/positions.json")
+        func saved() -> String { (try? String(contentsOfFile: positions, encoding: .utf8)) ?? "" }
+        let daemon = try ServiceProcess(
+            ["run", "--config", scratch.file("tailtrack.yml")], stderrPath: scratch.file("stderr.log"))
+        let endpoint = try #require(await address(daemon), "\(daemon.stderr)")
+        #expect(await serviceEventually { saved().contains(#""offset":11,"#) }, "\(saved()) \(daemon.stderr)")
+
+        try FileManager.default.createDirectory(atPath: positions + ".tmp", withIntermediateDirectories: false)
+        let handle = try #require(FileHandle(forWritingAtPath: scratch.file("app.log")))
+        handle.seekToEndOfFile()
+        handle.write(Data("buy user=2\n".utf8))
+        try handle.close()
+        var samples: [String: Double] = [:]
+        let counted = await serviceEventually {
+            guard let response = serviceHTTPGet(host: endpoint.host, port: endpoint.port, path: "/metrics"),
+                let parsed = Self.parsePrometheus(response.body)
+            else { return false }
+            samples = parsed
+            return (parsed["tailtrack_checkpoint_save_failures_total"] ?? 0) >= 3
+        }
+        #expect(counted, "\(samples) \(daemon.stderr)")
+        #expect(samples["tailtrack_sent_operations_total"] == 2, "delivery goes on: \(samples)")
+        let failures = daemon.stderr.split(separator: "\n").filter { $0.contains("Cannot save positions") }
+        #expect(failures.count == 1, "\(daemon.stderr)")
+        #expect(failures.first?.contains("checkpoint.path=\(positions)") == true, "\(failures)")
+        #expect(failures.first?.contains("could not create \(positions).tmp: Is a directory") == true, "\(failures)")
+        #expect(saved().contains(#""offset":11,"#), "the old position stays on disk")
+
+        try FileManager.default.removeItem(atPath: positions + ".tmp")
+        #expect(await daemon.waitForLog("Positions saved again"), "\(daemon.stderr)")
+        #expect(await serviceEventually { saved().contains(#""offset":22,"#) }, "\(saved())")
+        #expect(daemon.stderr.split(separator: "\n").filter { $0.contains("Cannot save positions") }.count == 1)
+        #expect(await daemon.stop() == 0)
+    }
+
     @Test func healthzTurnsUnhealthyWhenDeliveriesFailForLongerThanUnhealthyAfter() async throws {
         let scratch = try ServiceScratchDirectory()
         try scratch.write("app.log", "buy user=1\n")

@@ -20,6 +20,7 @@ public final class PipelineMetrics: Sendable {
         public static let retriedRequests = "tailtrack_retried_requests_total"
         public static let deadLetterOperations = "tailtrack_dead_letter_operations_total"
         public static let lostBytes = "tailtrack_lost_bytes_total"
+        public static let checkpointSaveFailures = "tailtrack_checkpoint_save_failures_total"
         public static let queueBytes = "tailtrack_queue_bytes"
         public static let behindBytes = "tailtrack_behind_bytes"
         public static let followedFiles = "tailtrack_followed_files"
@@ -66,6 +67,7 @@ public final class PipelineMetrics: Sendable {
                 count(Name.retriedRequests, ["cause", cause], retries, in: &state)
             }
             count(Name.lostBytes, [], Int(clamping: snapshot.lostBytes), in: &state)
+            count(Name.checkpointSaveFailures, [], snapshot.checkpointSaveFailures, in: &state)
             gauge(Name.queueBytes, [], Double(delivery.queueBytes), in: &state)
             gauge(Name.followedFiles, [], Double(snapshot.files.followed), in: &state)
             gauge(Name.unreadableFiles, [], Double(snapshot.files.unreadable), in: &state)

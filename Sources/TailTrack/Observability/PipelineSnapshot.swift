@@ -9,15 +9,18 @@ public struct PipelineSnapshot: Sendable, Equatable {
     public var files: TailedFilesSummary
     /// Bytes given up on by the tailer.
     public var lostBytes: UInt64
+    /// Saves of the positions that failed.
+    public var checkpointSaveFailures: Int
 
     public init(
         rules: RuleStageStats = RuleStageStats(), delivery: DeliveryStats = DeliveryStats(),
-        files: TailedFilesSummary = TailedFilesSummary(), lostBytes: UInt64 = 0
+        files: TailedFilesSummary = TailedFilesSummary(), lostBytes: UInt64 = 0, checkpointSaveFailures: Int = 0
     ) {
         self.rules = rules
         self.delivery = delivery
         self.files = files
         self.lostBytes = lostBytes
+        self.checkpointSaveFailures = checkpointSaveFailures
     }
 
     /// Lines read from every source.

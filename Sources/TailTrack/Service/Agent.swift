@@ -78,7 +78,8 @@ public struct Agent: Sendable {
                 PipelineSnapshot(
                     rules: rules.statistics(), delivery: await deliveryStats(),
                     files: await tailer.summary(),
-                    lostBytes: await tailer.lostBytes())
+                    lostBytes: await tailer.lostBytes(),
+                    checkpointSaveFailures: await tailer.checkpointSaveFailures())
             })
 
         let group = ServiceGroup(

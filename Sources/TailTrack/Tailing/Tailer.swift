@@ -43,6 +43,7 @@ public final class Tailer: Sendable {
     private let consumer: @Sendable (LineChunk) async -> Void
     private let core: Mutex<TailerCore>
     private let wakeup = Wakeup()
+    private let saving = Mutex(CheckpointSaveHealth())
 
     public init(
         config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
@@ -104,9 +105,11 @@ public final class Tailer: Sendable {
                         return core.step(now: .now, readBudget: room, scanInterval: interval)
                     }
                     do {
-                        try self.checkpoint.saveIfDue()
+                        if try self.checkpoint.saveIfDue() {
+                            self.saving.withLock { $0.succeeded(logger: self.logger) }
+                        }
                     } catch {
-                        self.logger.error("Cannot save positions", metadata: ["error": "\(error)"])
+                        self.saving.withLock { $0.failed(error, path: self.checkpoint.path, logger: self.logger) }
                     }
                     return step
                 }
@@ -188,6 +191,11 @@ public final class Tailer: Sendable {
         core.withLock { $0.firstScanDone }
     }
 
+    /// Saves of the positions that failed (a full disk, a read-only state directory), since start.
+    public func checkpointSaveFailures() async -> Int {
+        saving.withLock { $0.failures }
+    }
+
     /// Bytes given up on: deleted files released past their limits, truncated files whose
     /// copy was not found.
     public func lostBytes() async -> UInt64 {
@@ -243,4 +251,39 @@ public final class Tailer: Sendable {
 /// Bytes of read lines waiting for the tailer's consumer, shared by its two loops.
 private final class QueuedBytes: Sendable {
     let value = Atomic<Int>(0)
+}
+
+/// Whether saving the positions works: a failing save (disk full, state directory read-only)
+/// is logged once when it starts failing and once when it works again, not at every retry,
+/// and counted for `tailtrack_checkpoint_save_failures_total`.
+struct CheckpointSaveHealth {
+    /// Failed saves since start.
+    private(set) var failures = 0
+    private var failingSince: ContinuousClock.Instant?
+    private var failuresInARow = 0
+
+    mutating func failed(_ error: any Error, path: String, logger: Logger) {
+        failures += 1
+        failuresInARow += 1
+        guard failingSince == nil else { return }
+        failingSince = .now
+        logger.error(
+            """
+            Cannot save positions; retrying every second. Delivery goes on and positions are kept in memory, \
+            but a restart before a save succeeds reads again what was delivered since the last save
+            """,
+            metadata: ["checkpoint.path": "\(path)", "error": "\(error)"])
+    }
+
+    mutating func succeeded(logger: Logger) {
+        guard let since = failingSince else { return }
+        logger.notice(
+            "Positions saved again",
+            metadata: [
+                "failed_for_seconds": "\(Int(since.duration(to: .now).components.seconds))",
+                "failed_saves": "\(failuresInARow)",
+            ])
+        failingSince = nil
+        failuresInARow = 0
+    }
 }
