@@ -129,7 +129,7 @@ public struct BatchSettings: Sendable {
     public var maxInFlight: Int
     /// Fair-use cap on requests per second. `max_requests_per_second:`, default 20.
     public var maxRequestsPerSecond: Double
-    /// Encoded bytes waiting for delivery before reading pauses. `queue_bytes:`, default 8 MB.
+    /// Encoded bytes waiting for delivery before reading pauses. `queue_bytes:`, default 4 MB.
     public var queueBytes: Int
 
     public init(
@@ -137,7 +137,7 @@ public struct BatchSettings: Sendable {
         flushInterval: Duration = .seconds(1),
         maxInFlight: Int = 4,
         maxRequestsPerSecond: Double = 20,
-        queueBytes: Int = 8_000_000
+        queueBytes: Int = 4_000_000
     ) {
         self.maxBytes = maxBytes
         self.flushInterval = flushInterval

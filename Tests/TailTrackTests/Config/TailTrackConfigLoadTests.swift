@@ -55,7 +55,7 @@ import Testing
         #expect(config.batch.flushInterval == .seconds(1))
         #expect(config.batch.maxInFlight == 4)
         #expect(config.batch.maxRequestsPerSecond == 20)
-        #expect(config.batch.queueBytes == 8_000_000)
+        #expect(config.batch.queueBytes == 4_000_000)
         #expect(config.retry.initialBackoff == .milliseconds(500))
         #expect(config.retry.maxBackoff == .seconds(60))
         #expect(config.retry.authBackoff == .seconds(300))
