@@ -235,16 +235,18 @@ public actor Batcher: OperationSink {
         let full = TrackBatchBody.size(operationBytes: pendingBytes, count: waitingCount) >= settings.maxBytes
         let due = clock.now() >= pending[pendingHead].enqueuedAt + settings.flushInterval
         guard full || due || draining else { return nil }
-        var batch: [QueuedOperation] = []
+        // Find where the request ends first, then take the operations in one bulk copy.
+        var end = pendingHead
         var operationBytes = 0
-        while pendingHead < pending.count {
-            let next = pending[pendingHead].bytes.count
-            let size = TrackBatchBody.size(operationBytes: operationBytes + next, count: batch.count + 1)
-            if !batch.isEmpty, size > settings.maxBytes { break }
-            batch.append(pending[pendingHead])
+        while end < pending.count {
+            let next = pending[end].bytes.count
+            let size = TrackBatchBody.size(operationBytes: operationBytes + next, count: end - pendingHead + 1)
+            if end > pendingHead, size > settings.maxBytes { break }
             operationBytes += next
-            pendingHead += 1
+            end += 1
         }
+        let batch = Array(pending[pendingHead..<end])
+        pendingHead = end
         pendingBytes -= operationBytes
         if pendingHead == pending.count {
             pending.removeAll(keepingCapacity: true)
