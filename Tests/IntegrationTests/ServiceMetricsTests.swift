@@ -27,9 +27,9 @@ import Testing
         return ("127.0.0.1", port)
     }
 
-    @Test func servesCountersPerSourceAndRuleAndAHealthyHealthz() async throws {
-        let scratch = try ServiceScratchDirectory()
-        try scratch.write("app.log", "buy user=1\nbuy user=2\nnoise\n")
+    /// A config reading `app.log` from the start into an output file, with one rule (`buy`)
+    /// and the metrics endpoint on a free port.
+    private func writeBuyConfig(in scratch: ServiceScratchDirectory) throws {
         try scratch.write(
             "tailtrack.yml",
             """
@@ -43,6 +43,12 @@ import Testing
                 match: 'buy user=(?<user>\\d+)'
                 operation: { type: person, action: event, name: buy, identifiers: { id: "{{user}}" } }
             """)
+    }
+
+    @Test func servesCountersPerSourceAndRuleAndAHealthyHealthz() async throws {
+        let scratch = try ServiceScratchDirectory()
+        try scratch.write("app.log", "buy user=1\nbuy user=2\nnoise\n")
+        try writeBuyConfig(in: scratch)
         let daemon = try ServiceProcess(
             ["run", "--config", scratch.file("tailtrack.yml")], stderrPath: scratch.file("stderr.log"))
         let endpoint = try #require(await address(daemon), "\(daemon.stderr)")
@@ -80,19 +86,7 @@ import Testing
     @Test func aFailingPositionsSaveIsLoggedOnceCountedAndRecovers() async throws {
         let scratch = try ServiceScratchDirectory()
         try scratch.write("app.log", "buy user=1\n")
-        try scratch.write(
-            "tailtrack.yml",
-            """
-            state_dir: \(scratch.file("state"))
-            output: { file: \(scratch.file("out.jsonl")) }
-            metrics: { listen: "127.0.0.1:0" }
-            sources:
-              - { name: app, paths: ["\(scratch.file("app.log"))"], start_at: beginning }
-            rules:
-              - name: buy
-                match: 'buy user=(?<user>\\d+)'
-                operation: { type: person, action: event, name: buy, identifiers: { id: "{{user}}" } }
-            """)
+        try writeBuyConfig(in: scratch)
         let positions = scratch.file("state/positions.json")
         func saved() -> String { (try? String(contentsOfFile: positions, encoding: .utf8)) ?? "" }
         let daemon = try ServiceProcess(

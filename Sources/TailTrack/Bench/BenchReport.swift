@@ -139,40 +139,16 @@ public struct BenchReport: Sendable, Codable {
         public var writesPerSecond: Int
         public var seconds: Double
         public var cpuSeconds: Double
+        /// `cpuSeconds` over `seconds`, in percent of one core.
+        public var cpuPercent: Double
         public var peakRSSBytes: Int?
         public var linesWritten: Int
         public var operationsDelivered: Int
-        public var cpuPercent: Double { seconds > 0 ? cpuSeconds / seconds * 100 : 0 }
 
         enum CodingKeys: String, CodingKey {
             case files, active, writesPerSecond = "writes_per_second", seconds, cpuSeconds = "cpu_seconds"
             case cpuPercent = "cpu_percent", peakRSSBytes = "peak_rss_bytes", linesWritten = "lines_written"
             case operationsDelivered = "operations_delivered"
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(files, forKey: .files)
-            try container.encode(active, forKey: .active)
-            try container.encode(writesPerSecond, forKey: .writesPerSecond)
-            try container.encode(seconds, forKey: .seconds)
-            try container.encode(cpuSeconds, forKey: .cpuSeconds)
-            try container.encode(cpuPercent, forKey: .cpuPercent)
-            try container.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes)
-            try container.encode(linesWritten, forKey: .linesWritten)
-            try container.encode(operationsDelivered, forKey: .operationsDelivered)
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            files = try container.decode(Int.self, forKey: .files)
-            active = try container.decode(Int.self, forKey: .active)
-            writesPerSecond = try container.decode(Int.self, forKey: .writesPerSecond)
-            seconds = try container.decode(Double.self, forKey: .seconds)
-            cpuSeconds = try container.decode(Double.self, forKey: .cpuSeconds)
-            peakRSSBytes = try container.decodeIfPresent(Int.self, forKey: .peakRSSBytes)
-            linesWritten = try container.decode(Int.self, forKey: .linesWritten)
-            operationsDelivered = try container.decode(Int.self, forKey: .operationsDelivered)
         }
 
         init(
@@ -184,6 +160,7 @@ public struct BenchReport: Sendable, Codable {
             self.writesPerSecond = writesPerSecond
             self.seconds = seconds
             self.cpuSeconds = cpuSeconds
+            self.cpuPercent = seconds > 0 ? cpuSeconds / seconds * 100 : 0
             self.peakRSSBytes = peakRSSBytes
             self.linesWritten = linesWritten
             self.operationsDelivered = operationsDelivered
