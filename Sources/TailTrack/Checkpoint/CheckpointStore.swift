@@ -228,7 +228,8 @@ public final class CheckpointStore: Sendable {
     static let separator = Array(",\n".utf8)
     static let lastSeparator = Array("\n".utf8)
 
-    /// The order entries are written in: by source, path and inode.
+    /// The order ``encode(_:)`` writes entries in: by source, path and inode (saves keep the
+    /// dictionary's order instead).
     static func fileOrder(_ a: CheckpointEntry, _ b: CheckpointEntry) -> Bool {
         (a.source, a.path, a.inode) < (b.source, b.path, b.inode)
     }
