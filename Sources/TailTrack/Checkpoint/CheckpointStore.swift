@@ -228,24 +228,6 @@ public final class CheckpointStore: Sendable {
     static let separator = Array(",\n".utf8)
     static let lastSeparator = Array("\n".utf8)
 
-    /// The order ``encode(_:)`` writes entries in: by source, path and inode (saves keep the
-    /// dictionary's order instead).
-    static func fileOrder(_ a: CheckpointEntry, _ b: CheckpointEntry) -> Bool {
-        (a.source, a.path, a.inode) < (b.source, b.path, b.inode)
-    }
-
-    /// The file content for `entries`: header, one entry a line, checksum trailer.
-    static func encode(_ entries: [CheckpointEntry]) -> [UInt8] {
-        var body = header
-        let sorted = entries.sorted(by: fileOrder)
-        for (index, entry) in sorted.enumerated() {
-            body.append(contentsOf: encodeLine(entry))
-            body.append(contentsOf: index == sorted.count - 1 ? lastSeparator : separator)
-        }
-        seal(&body)
-        return body
-    }
-
     /// One entry's JSON object, without the separator after it.
     static func encodeLine(_ entry: CheckpointEntry) -> [UInt8] {
         var writer = JSONWriter(reservingCapacity: 200)
