@@ -63,6 +63,7 @@ struct StageBenchmark {
         let matchData = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
         let readTime = Int64(time(nil))
         var fingerprint = FileFingerprint(value: 0, length: 0)
+        var readEnd: UInt64 = 0
         while true {
             let before = StageClock.now()
             let outcome = try reader.read(maxBytes: blockBytes) { framer.append($0) }
@@ -73,7 +74,8 @@ struct StageBenchmark {
                 break
             }
             read.lines += taken.lines.count
-            read.bytes += taken.bytes.count + taken.lines.count
+            read.bytes += Int(taken.endOffset - readEnd)
+            readEnd = taken.endOffset
             guard withRules else { continue }
             if read.lines == taken.lines.count {
                 let head = min(taken.bytes.count, FileFingerprint.headLimit)

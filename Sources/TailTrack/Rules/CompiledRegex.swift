@@ -13,6 +13,9 @@ public final class CompiledRegex: @unchecked Sendable {
     public let captureCount: Int
     let code: OpaquePointer
     let isJITCompiled: Bool
+    /// Bytes every match contains, when the pattern shows some (``RequiredLiteral``): lines
+    /// without them are not offered to PCRE2.
+    let requiredLiteral: LiteralFinder?
 
     /// Compiles `pattern`; throws a ``RegexCompileError`` with PCRE2's message and the offset.
     public init(_ pattern: String) throws(RegexCompileError) {
@@ -28,6 +31,7 @@ public final class CompiledRegex: @unchecked Sendable {
         }
         self.pattern = pattern
         self.code = compiled
+        self.requiredLiteral = RequiredLiteral.of(pattern).map(LiteralFinder.init)
         self.isJITCompiled = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
 
         var captures: UInt32 = 0

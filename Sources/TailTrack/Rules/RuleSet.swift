@@ -82,7 +82,7 @@ public final class RuleEvaluator {
     @exclusivity(unchecked) public private(set) var stats: RuleStats
     private let groups: RegexMatchData
     private let conditionGroups: RegexMatchData
-    private var rulesBySource: [String: [Int]] = [:]
+    private var rulesBySource: [String: ApplicableRules] = [:]
     /// Each rule's matcher, by rule index, as plain values: reading one costs no reference
     /// counting, where `ruleSet.rules[index]` copies the whole ``Rule`` (a dozen retains and
     /// releases) for every line offered to it, taken or not. ``ruleSet`` keeps the regexes alive.
@@ -128,17 +128,27 @@ public final class RuleEvaluator {
     }
 
     /// Runs the rules over every line of `chunk`.
+    ///
+    /// When every rule that applies has a ``RequiredLiteral``, the chunk is searched for those
+    /// bytes first, and a line that has none of them is counted as unmatched without being
+    /// offered to any rule.
     /// - Parameter readTime: unix seconds, the timestamp of operations whose rule parses none.
     public func process(_ chunk: LineChunk, readTime: Int64) -> OperationChunk {
         var operations: [EncodedOperation] = []
         var rejected: [RejectedOperation] = []
         let applicable = rules(for: chunk.source)
         chunk.bytes.withUnsafeBytes { buffer in
+            var screen = applicable.literals.flatMap { LineScreen($0, in: buffer) }
             for span in chunk.lines {
+                if screen?.anyLiteral(from: span.start, to: span.start + span.length) == false {
+                    stats.lines += 1
+                    stats.unmatched += 1
+                    continue
+                }
                 let line = UnsafeRawBufferPointer(rebasing: buffer[span.start..<(span.start + span.length)])
                 evaluate(
                     line,
-                    rules: applicable,
+                    rules: applicable.indices,
                     source: chunk.source,
                     path: chunk.path,
                     origin: (chunk.fingerprint, span.fileOffset),
@@ -173,7 +183,7 @@ public final class RuleEvaluator {
     ) {
         evaluate(
             line,
-            rules: rules(for: source),
+            rules: rules(for: source).indices,
             source: source,
             path: path,
             origin: (fingerprint, offset),
@@ -185,14 +195,23 @@ public final class RuleEvaluator {
     /// A source name that every rule applies to, whatever its `sources:` say.
     static let anySource = "\u{0}any"
 
-    /// The indices of the rules that apply to `source`, in order (cached per source).
-    private func rules(for source: String) -> [Int] {
+    /// The rules that apply to `source` (cached per source).
+    private func rules(for source: String) -> ApplicableRules {
         if let cached = rulesBySource[source] { return cached }
         let indices = ruleSet.rules.indices.filter {
             source == Self.anySource || (ruleSet.rules[$0].sources?.contains(source) ?? true)
         }
-        rulesBySource[source] = indices
-        return indices
+        var literals: [LiteralFinder]? = indices.isEmpty ? nil : []
+        for index in indices {
+            guard case .regex(let regex) = ruleSet.rules[index].matcher, let literal = regex.requiredLiteral else {
+                literals = nil
+                break
+            }
+            literals?.append(literal)
+        }
+        let applicable = ApplicableRules(indices: indices, literals: literals)
+        rulesBySource[source] = applicable
+        return applicable
     }
 
     private func evaluate(
@@ -344,5 +363,45 @@ private final class RulePlan {
         conditions = rule.conditions
         operation = rule.operation
         encoder = rule.encoder
+    }
+}
+
+/// The rules that apply to one source.
+private struct ApplicableRules {
+    /// Their indices, in order.
+    var indices: [Int]
+    /// Each one's ``RequiredLiteral``, when every one of them is a regex that has one.
+    var literals: [LiteralFinder]?
+}
+
+/// Tells which lines of a chunk contain at least one of the rules' required literals,
+/// searching the chunk's bytes forward once per literal rather than line by line.
+private struct LineScreen {
+    let finders: [LiteralFinder]
+    let base: UnsafePointer<UInt8>
+    let count: Int
+    /// Per literal: the start of its next occurrence at or after the last line asked about
+    /// (`Int.max` when there is none; -1 before the first search).
+    var next: [Int]
+
+    init?(_ finders: [LiteralFinder], in buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return nil }
+        self.finders = finders
+        self.base = base.assumingMemoryBound(to: UInt8.self)
+        self.count = buffer.count
+        next = Array(repeating: -1, count: finders.count)
+    }
+
+    /// Whether the bytes `start..<end` contain any of the literals. Lines must be asked
+    /// about in order.
+    mutating func anyLiteral(from start: Int, to end: Int) -> Bool {
+        var found = false
+        for index in finders.indices {
+            if next[index] < start {
+                next[index] = finders[index].firstOccurrence(in: base, from: start, count: count) ?? Int.max
+            }
+            if next[index] != Int.max, next[index] + finders[index].literal.count <= end { found = true }
+        }
+        return found
     }
 }

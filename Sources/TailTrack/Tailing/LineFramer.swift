@@ -22,7 +22,8 @@ public struct LineFramer: Sendable {
     /// resume if everything framed so far were committed.
     public private(set) var endOffset: UInt64
 
-    /// Bytes of the lines framed since the last ``takeChunk()``.
+    /// Bytes of the lines framed since the last ``takeChunk()`` (with the newlines of those
+    /// copied block by block).
     private var bytes: [UInt8] = []
     /// The lines framed since the last ``takeChunk()``.
     private var lines: [LineSpan] = []
@@ -58,24 +59,54 @@ public struct LineFramer: Sendable {
     public var hasChunk: Bool { !lines.isEmpty || endOffset != takenEndOffset }
 
     /// Frames the next block of the file (the bytes right after ``offset``).
+    ///
+    /// The block's complete lines are copied into the chunk in one piece, newlines included
+    /// (a line's ``LineSpan`` leaves its `\n` / `\r\n` out): one copy per block instead of
+    /// one per line. Only a line carried over from the previous block is assembled on its own.
     public mutating func append(_ block: UnsafeRawBufferPointer) {
         guard let base = block.baseAddress, block.count > 0 else { return }
         let count = block.count
         let blockOffset = offset
+        offset = blockOffset + UInt64(count)
         var index = 0
-        while index < count {
-            guard let hit = memchr(base + index, 0x0A, count - index) else {
-                carry(UnsafeRawBufferPointer(start: base + index, count: count - index))
-                break
+        if skipping || !pending.isEmpty {
+            guard let hit = memchr(base, 0x0A, count) else {
+                carry(block)
+                return
             }
             let newline = base.distance(to: UnsafeRawPointer(hit))
-            let piece = UnsafeRawBufferPointer(start: base + index, count: newline - index)
-            finishLine(with: piece)
-            lineStart = blockOffset + UInt64(newline + 1)
+            finishLine(with: UnsafeRawBufferPointer(start: base, count: newline))
+            index = newline + 1
+            lineStart = blockOffset + UInt64(index)
             endOffset = lineStart
+        }
+        let text = base.assumingMemoryBound(to: UInt8.self)
+        // The last newline is usually a line's length from the end: look backwards for it.
+        var end = count
+        while end > index, text[end - 1] != 0x0A { end -= 1 }
+        guard end > index else {
+            carry(UnsafeRawBufferPointer(start: base + index, count: count - index))
+            return
+        }
+        let regionStart = bytes.count - index
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: base + index, count: end - index))
+        while index < end {
+            // The region ends with a newline, so every search finds one.
+            guard let hit = memchr(base + index, 0x0A, end - index) else { break }
+            let newline = base.distance(to: UnsafeRawPointer(hit))
+            var length = newline - index
+            if length > 0, text[newline - 1] == UInt8(ascii: "\r") { length -= 1 }
+            if length > maxLineBytes {
+                skippedLines += 1
+            } else {
+                lines.append(
+                    LineSpan(start: regionStart + index, length: length, fileOffset: blockOffset + UInt64(index)))
+            }
             index = newline + 1
         }
-        offset = blockOffset + UInt64(count)
+        lineStart = blockOffset + UInt64(end)
+        endOffset = lineStart
+        if end < count { carry(UnsafeRawBufferPointer(start: base + end, count: count - end)) }
     }
 
     /// Emits the unterminated last line as a line (or ends the skip of an over-long one).

@@ -382,7 +382,7 @@ import Testing
 }
 
 /// SplitMix64: a tiny seeded generator, so the generated cases are the same on every run.
-private struct SplitMix {
+struct SplitMix {
     var state: UInt64
 
     mutating func next() -> UInt64 {

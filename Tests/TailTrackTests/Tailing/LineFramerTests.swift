@@ -102,4 +102,13 @@ import Testing
         let chunk = framer.takeChunk()
         #expect(chunk?.lines == [LineSpan(start: 0, length: 5, fileOffset: 14)])
     }
+
+    @Test func linesAroundAnOverLongOneInOneBlockKeepTheirBytesAndOffsets() {
+        let long = String(repeating: "z", count: 12)
+        let result = frame(["car", "ried\r\n" + "a\r\n" + long + "\n" + "b\n" + "tail"], max: 10, flush: true)
+        #expect(result.lines == ["carried", "a", "b", "tail"])
+        #expect(result.offsets == [0, 9, 25, 27])
+        #expect(result.skipped == 1)
+        #expect(result.end == 31)
+    }
 }
