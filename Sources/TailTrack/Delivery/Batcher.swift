@@ -17,15 +17,92 @@ import Logging
 ///   once it gets through. A down endpoint sees about one request per backoff interval,
 ///   however many requests were in flight.
 public actor Batcher: OperationSink {
-    /// One operation waiting for (or in) a request.
-    struct QueuedOperation: Sendable {
-        var bytes: [UInt8]
-        var ticket: AcknowledgementTracker.Ticket
-        var rule: String
-        var lineOffset: UInt64
-        var source: String
-        var path: String
-        var enqueuedAt: ContinuousClock.Instant
+    /// A submitted chunk's operations, while any of them waits for or is in a request.
+    final class QueuedChunk: Sendable {
+        let operations: PackedOperations
+        let ticket: AcknowledgementTracker.Ticket
+        let source: String
+        let path: String
+        let enqueuedAt: ContinuousClock.Instant
+
+        init(
+            operations: PackedOperations, ticket: AcknowledgementTracker.Ticket, source: String, path: String,
+            enqueuedAt: ContinuousClock.Instant
+        ) {
+            self.operations = operations
+            self.ticket = ticket
+            self.source = source
+            self.path = path
+            self.enqueuedAt = enqueuedAt
+        }
+    }
+
+    /// Consecutive operations of one queued chunk: what the queue and a request hold, so an
+    /// operation is never copied on its own between the rules and the request body.
+    struct QueuedRun: Sendable {
+        let chunk: QueuedChunk
+        var range: Range<Int>
+
+        /// The operations' own bytes (no commas).
+        var operationBytes: Int {
+            range.isEmpty ? 0 : chunk.operations.text(of: range).count - (range.count - 1)
+        }
+    }
+
+    /// The operations of one request, in order.
+    struct Batch: Sendable {
+        var runs: [QueuedRun] = []
+        var count = 0
+
+        /// The operation at `index` of the request: its run and its index in the run's chunk.
+        func locate(_ index: Int) -> (run: QueuedRun, operation: Int) {
+            var rest = index
+            for run in runs {
+                if rest < run.range.count { return (run, run.range.lowerBound + rest) }
+                rest -= run.range.count
+            }
+            preconditionFailure("operation \(index) is not in a batch of \(count)")
+        }
+
+        /// The first `count` operations, and the rest.
+        func split(at count: Int) -> (Batch, Batch) {
+            var head = Batch()
+            var tail = Batch()
+            var rest = count
+            for run in runs {
+                if rest >= run.range.count {
+                    head.append(run)
+                    rest -= run.range.count
+                } else if rest > 0 {
+                    let cut = run.range.lowerBound + rest
+                    head.append(QueuedRun(chunk: run.chunk, range: run.range.lowerBound..<cut))
+                    tail.append(QueuedRun(chunk: run.chunk, range: cut..<run.range.upperBound))
+                    rest = 0
+                } else {
+                    tail.append(run)
+                }
+            }
+            return (head, tail)
+        }
+
+        mutating func append(_ run: QueuedRun) {
+            runs.append(run)
+            count += run.range.count
+        }
+
+        /// The request body: `{"batch":[`, each run's text with a comma between runs, `]}`.
+        func body() -> [UInt8] {
+            let textBytes = runs.reduce(0) { $0 + $1.chunk.operations.text(of: $1.range).count }
+            var body: [UInt8] = []
+            body.reserveCapacity(TrackBatchBody.overhead + textBytes + max(0, runs.count - 1))
+            body.append(contentsOf: TrackBatchBody.prefix)
+            for (index, run) in runs.enumerated() {
+                if index > 0 { body.append(UInt8(ascii: ",")) }
+                body.append(contentsOf: run.chunk.operations.text(of: run.range))
+            }
+            body.append(contentsOf: TrackBatchBody.suffix)
+            return body
+        }
     }
 
     private let settings: BatchSettings
@@ -37,10 +114,15 @@ public actor Batcher: OperationSink {
     private let logger: Logger
 
     private var tracker = AcknowledgementTracker()
-    private var pending: [QueuedOperation] = []
+    /// Runs waiting for a request, from ``pendingHead`` on (the head run may be partly taken).
+    /// A run taken whole is set to `nil` at once, so that its chunk's buffer is freed as soon
+    /// as its request is done, not when the queue is next compacted.
+    private var pending: [QueuedRun?] = []
     private var pendingHead = 0
     /// Operation bytes waiting for a request (not in flight).
     private var pendingBytes = 0
+    /// Operations waiting for a request.
+    private var pendingCount = 0
     /// Operation bytes waiting or in flight: what backpressure counts.
     private var queuedBytes = 0
     private var inFlight = 0
@@ -136,24 +218,26 @@ public actor Batcher: OperationSink {
                 operation: rejected.bytes
             )
         }
-        var operations: [EncodedOperation] = []
-        operations.reserveCapacity(chunk.operations.count)
-        for operation in chunk.operations {
-            if let reason = tooLargeReason(operation.bytes.count) {
+        var operations = chunk.packed
+        var tooLarge: [Int: String] = [:]
+        for index in 0..<operations.count {
+            if let reason = tooLargeReason(operations.size(of: index)) { tooLarge[index] = reason }
+        }
+        if !tooLarge.isEmpty {
+            for index in tooLarge.keys.sorted() {
                 letters.append(
                     DeadLetter(
                         time: Date(),
-                        rule: operation.rule,
+                        rule: operations.rules[index],
                         source: chunk.source,
                         file: chunk.path,
-                        offset: operation.lineOffset,
-                        reason: reason,
-                        operation: operation.bytes
+                        offset: operations.lineOffsets[index],
+                        reason: tooLarge[index] ?? "",
+                        operation: operations.object(at: index)
                     )
                 )
-            } else {
-                operations.append(operation)
             }
+            operations = operations.filter { tooLarge[$0] == nil }
         }
         // A chunk whose dead letters could not be written must never be acknowledged: one
         // extra outstanding count holds it (and every later chunk of the file) back.
@@ -163,21 +247,15 @@ public actor Batcher: OperationSink {
             endOffset: chunk.endOffset,
             operations: operations.count + held
         )
-        let now = clock.now()
-        for operation in operations {
-            pending.append(
-                QueuedOperation(
-                    bytes: operation.bytes,
-                    ticket: ticket,
-                    rule: operation.rule,
-                    lineOffset: operation.lineOffset,
-                    source: chunk.source,
-                    path: chunk.path,
-                    enqueuedAt: now
-                )
-            )
-            pendingBytes += operation.bytes.count
-            queuedBytes += operation.bytes.count
+        if !operations.isEmpty {
+            let queued = QueuedChunk(
+                operations: operations, ticket: ticket, source: chunk.source, path: chunk.path,
+                enqueuedAt: clock.now())
+            let run = QueuedRun(chunk: queued, range: 0..<operations.count)
+            pending.append(run)
+            pendingBytes += run.operationBytes
+            pendingCount += operations.count
+            queuedBytes += run.operationBytes
         }
         stats.operationsSubmitted += operations.count
         signalLoop()
@@ -212,9 +290,11 @@ public actor Batcher: OperationSink {
                     continue
                 }
                 // With every request slot taken, the end of a delivery wakes the loop instead.
-                if pendingHead < pending.count, !flushTimerArmed, !draining, inFlight < max(1, settings.maxInFlight) {
+                if pendingHead < pending.count, let head = pending[pendingHead], !flushTimerArmed, !draining,
+                    inFlight < max(1, settings.maxInFlight)
+                {
                     flushTimerArmed = true
-                    let wait = (pending[pendingHead].enqueuedAt + settings.flushInterval) - clock.now()
+                    let wait = (head.chunk.enqueuedAt + settings.flushInterval) - clock.now()
                     let clock = self.clock
                     group.addTask {
                         try? await clock.sleep(max(wait, .zero))
@@ -229,25 +309,40 @@ public actor Batcher: OperationSink {
 
     /// The next request's operations, when one should go now: a full body's worth is waiting,
     /// the oldest waiting operation is `flush_interval` old, or a drain is on.
-    private func takeBatch() -> [QueuedOperation]? {
-        guard inFlight < max(1, settings.maxInFlight), pendingHead < pending.count else { return nil }
-        let waitingCount = pending.count - pendingHead
-        let full = TrackBatchBody.size(operationBytes: pendingBytes, count: waitingCount) >= settings.maxBytes
-        let due = clock.now() >= pending[pendingHead].enqueuedAt + settings.flushInterval
+    private func takeBatch() -> Batch? {
+        guard inFlight < max(1, settings.maxInFlight), pendingHead < pending.count, let head = pending[pendingHead]
+        else { return nil }
+        let full = TrackBatchBody.size(operationBytes: pendingBytes, count: pendingCount) >= settings.maxBytes
+        let due = clock.now() >= head.chunk.enqueuedAt + settings.flushInterval
         guard full || due || draining else { return nil }
-        // Find where the request ends first, then take the operations in one bulk copy.
-        var end = pendingHead
+        // Whole runs while they fit; the run where the body fills up is cut in two.
+        var batch = Batch()
         var operationBytes = 0
-        while end < pending.count {
-            let next = pending[end].bytes.count
-            let size = TrackBatchBody.size(operationBytes: operationBytes + next, count: end - pendingHead + 1)
-            if end > pendingHead, size > settings.maxBytes { break }
-            operationBytes += next
-            end += 1
+        while pendingHead < pending.count, let run = pending[pendingHead] {
+            let operations = run.chunk.operations
+            var end = run.range.lowerBound
+            var runBytes = 0
+            while end < run.range.upperBound {
+                let next = operations.size(of: end)
+                let count = batch.count + (end - run.range.lowerBound) + 1
+                let size = TrackBatchBody.size(operationBytes: operationBytes + runBytes + next, count: count)
+                if count > 1, size > settings.maxBytes { break }
+                runBytes += next
+                end += 1
+            }
+            if end > run.range.lowerBound {
+                batch.append(QueuedRun(chunk: run.chunk, range: run.range.lowerBound..<end))
+                operationBytes += runBytes
+            }
+            if end < run.range.upperBound {
+                pending[pendingHead] = QueuedRun(chunk: run.chunk, range: end..<run.range.upperBound)
+                break
+            }
+            pending[pendingHead] = nil
+            pendingHead += 1
         }
-        let batch = Array(pending[pendingHead..<end])
-        pendingHead = end
         pendingBytes -= operationBytes
+        pendingCount -= batch.count
         if pendingHead == pending.count {
             pending.removeAll(keepingCapacity: true)
             pendingHead = 0
@@ -287,7 +382,7 @@ public actor Batcher: OperationSink {
 
     // MARK: Delivering
 
-    private func deliver(_ batch: [QueuedOperation]) async {
+    private func deliver(_ batch: Batch) async {
         await send(batch)
         inFlight -= 1
         signalLoop()
@@ -296,8 +391,8 @@ public actor Batcher: OperationSink {
 
     /// Sends `operations` until each is accepted or dead-lettered; returns early only when
     /// cancelled (those operations then stay unacknowledged).
-    private func send(_ operations: [QueuedOperation]) async {
-        let body = TrackBatchBody.build(operations.lazy.map(\.bytes))
+    private func send(_ operations: Batch) async {
+        let body = operations.body()
         while !Task.isCancelled {
             let isProbe: Bool
             do { isProbe = try await waitForTurn() } catch { return }
@@ -317,7 +412,7 @@ public actor Batcher: OperationSink {
             case .partiallyRejected(_, let errors):
                 credentialFailureLogged = false
                 var rejected: [Int: String] = [:]
-                for error in errors where operations.indices.contains(error.batchIndex) {
+                for error in errors where (0..<operations.count).contains(error.batchIndex) {
                     rejected[error.batchIndex] = error.deadLetterReason
                 }
                 await finish(operations, rejected: rejected)
@@ -329,9 +424,9 @@ public actor Batcher: OperationSink {
                     return
                 }
                 stats.splits += 1
-                let middle = operations.count / 2
-                await send(Array(operations[..<middle]))
-                await send(Array(operations[middle...]))
+                let (first, second) = operations.split(at: operations.count / 2)
+                await send(first)
+                await send(second)
                 return
             case .unauthorized(let error), .misconfigured(let error):
                 stats.retries[error.code.rawValue, default: 0] += 1
@@ -455,29 +550,31 @@ public actor Batcher: OperationSink {
 
     /// Dead-letters the operations at the indices of `rejected` (with those reasons), counts
     /// the rest as accepted, and acknowledges what became complete.
-    private func finish(_ operations: [QueuedOperation], rejected: [Int: String]) async {
+    private func finish(_ operations: Batch, rejected: [Int: String]) async {
         let letters = rejected.keys.sorted().map { index in
-            let operation = operations[index]
+            let (run, operation) = operations.locate(index)
             return DeadLetter(
                 time: Date(),
-                rule: operation.rule,
-                source: operation.source,
-                file: operation.path,
-                offset: operation.lineOffset,
+                rule: run.chunk.operations.rules[operation],
+                source: run.chunk.source,
+                file: run.chunk.path,
+                offset: run.chunk.operations.lineOffsets[operation],
                 reason: rejected[index] ?? "rejected by Track",
-                operation: operation.bytes
+                operation: run.chunk.operations.object(at: operation)
             )
         }
         guard await writeDeadLetters(letters) else { return }
         stats.operationsSent += operations.count - letters.count
         var acknowledgements: [AcknowledgementTracker.Acknowledgement] = []
         var index = 0
-        while index < operations.count {
-            let ticket = operations[index].ticket
+        let runs = operations.runs
+        while index < runs.count {
+            // Runs of one chunk (a request split in halves) complete its ticket together.
+            let ticket = runs[index].chunk.ticket
             var count = 0
-            while index < operations.count, operations[index].ticket == ticket {
-                queuedBytes -= operations[index].bytes.count
-                count += 1
+            while index < runs.count, runs[index].chunk.ticket == ticket {
+                queuedBytes -= runs[index].operationBytes
+                count += runs[index].range.count
                 index += 1
             }
             acknowledgements += tracker.complete(ticket, count: count)

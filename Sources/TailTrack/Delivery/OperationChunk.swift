@@ -41,8 +41,28 @@ public struct OperationChunk: Sendable {
     public var path: String
     public var file: FileKey
     public var endOffset: UInt64
-    public var operations: [EncodedOperation]
+    /// The operations, in line order, in one buffer.
+    public var packed: PackedOperations
     public var rejected: [RejectedOperation]
+
+    /// The operations one by one, each with its own bytes.
+    public var operations: [EncodedOperation] { packed.operations }
+
+    public init(
+        source: String,
+        path: String,
+        file: FileKey,
+        endOffset: UInt64,
+        packed: PackedOperations,
+        rejected: [RejectedOperation]
+    ) {
+        self.source = source
+        self.path = path
+        self.file = file
+        self.endOffset = endOffset
+        self.packed = packed
+        self.rejected = rejected
+    }
 
     public init(
         source: String,
@@ -52,11 +72,8 @@ public struct OperationChunk: Sendable {
         operations: [EncodedOperation],
         rejected: [RejectedOperation]
     ) {
-        self.source = source
-        self.path = path
-        self.file = file
-        self.endOffset = endOffset
-        self.operations = operations
-        self.rejected = rejected
+        self.init(
+            source: source, path: path, file: file, endOffset: endOffset, packed: PackedOperations(operations),
+            rejected: rejected)
     }
 }

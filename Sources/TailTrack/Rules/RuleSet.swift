@@ -134,7 +134,7 @@ public final class RuleEvaluator {
     /// offered to any rule.
     /// - Parameter readTime: unix seconds, the timestamp of operations whose rule parses none.
     public func process(_ chunk: LineChunk, readTime: Int64) -> OperationChunk {
-        var operations: [EncodedOperation] = []
+        var packed = PackedOperations()
         var rejected: [RejectedOperation] = []
         let applicable = rules(for: chunk.source)
         chunk.bytes.withUnsafeBytes { buffer in
@@ -152,13 +152,15 @@ public final class RuleEvaluator {
                     source: chunk.source,
                     path: chunk.path,
                     origin: (chunk.fingerprint, span.fileOffset),
-                    readTime: readTime
-                ) { outcome in
-                    switch outcome {
-                    case .operation(let operation): operations.append(operation)
-                    case .rejected(let rejection): rejected.append(rejection)
-                    }
-                }
+                    readTime: readTime,
+                    emit: { outcome in
+                        switch outcome {
+                        case .operation(let operation): packed.append(operation)
+                        case .rejected(let rejection): rejected.append(rejection)
+                        }
+                    },
+                    emitEncoded: { packed.append($0, rule: $1, lineOffset: $2) }
+                )
             }
         }
         return OperationChunk(
@@ -166,7 +168,7 @@ public final class RuleEvaluator {
             path: chunk.path,
             file: chunk.file,
             endOffset: chunk.endOffset,
-            operations: operations,
+            packed: packed,
             rejected: rejected
         )
     }
@@ -188,7 +190,8 @@ public final class RuleEvaluator {
             path: path,
             origin: (fingerprint, offset),
             readTime: readTime,
-            emit: emit
+            emit: emit,
+            emitEncoded: { emit(.operation(EncodedOperation(bytes: Array($0), rule: $1, lineOffset: $2))) }
         )
     }
 
@@ -221,7 +224,8 @@ public final class RuleEvaluator {
         path: String,
         origin: (FileFingerprint, UInt64),
         readTime: Int64,
-        emit: (RuleOutcome) -> Void
+        emit: (RuleOutcome) -> Void,
+        emitEncoded: (UnsafeRawBufferPointer, String, UInt64) -> Void
     ) {
         stats.lines += 1
         var matchedAny = false
@@ -270,7 +274,9 @@ public final class RuleEvaluator {
                         readTime: readTime,
                         into: &output
                     )
-                    emit(.operation(EncodedOperation(bytes: output.bytes, rule: plan.name, lineOffset: origin.1)))
+                    // The operation's bytes, still in the encoder's buffer: a chunk copies them
+                    // straight into its own.
+                    emitEncoded(UnsafeRawBufferPointer(start: output.base, count: output.count), plan.name, origin.1)
                     if !plan.continues { break }
                     continue
                 } catch {

@@ -65,6 +65,31 @@ import TrackTestServer
         }
     }
 
+    @Test func bodiesCutAcrossChunksKeepOrderRejectionsAndAcknowledgements() async throws {
+        // Four 120-byte operations fill a body: 12 + 480 + 3 = 495 bytes.
+        let batch = BatchSettings(
+            maxBytes: 495, flushInterval: .seconds(60), maxInFlight: 1, maxRequestsPerSecond: 1000)
+        try await withBatcher(batch) { batcher, server, log, directory in
+            // The first request's third operation is the first chunk's last; its fourth is the
+            // second chunk's first.
+            server.script(.errors([2, 3]))
+            let operations = (1...9).map { Fixture.operation($0) }
+            await batcher.submit(Fixture.chunk(file: 1, endOffset: 30, Array(operations[0..<3])))
+            await batcher.submit(Fixture.chunk(file: 1, endOffset: 60, Array(operations[3..<6])))
+            await batcher.submit(Fixture.chunk(file: 2, endOffset: 90, Array(operations[6..<9])))
+            #expect(await batcher.drain(timeout: .seconds(5)))
+            #expect(server.requestBodies.map(\.count) == [495, 495, 132])
+            var delivered = operations
+            delivered.removeSubrange(2...3)
+            #expect(server.accepted.map(\.bytes) == delivered.map(\.bytes))
+            let letters = deadLetters(directory)
+            #expect(letters.map(\.operation) == [operations[2].bytes, operations[3].bytes])
+            #expect(letters.map(\.offset) == [30, 40])
+            #expect(await log.offsets == [30, 60, 90])
+            #expect(await batcher.statistics().queueBytes == 0)
+        }
+    }
+
     @Test func partialBatchGoesAfterFlushInterval() async throws {
         let batch = BatchSettings(flushInterval: .milliseconds(30), maxRequestsPerSecond: 1000)
         try await withBatcher(batch) { batcher, server, log, _ in
