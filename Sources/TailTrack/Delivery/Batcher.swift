@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 
 /// Packs operations into Track batch requests and delivers them, acknowledging file
 /// positions only once everything before them is accepted or dead-lettered.
@@ -90,17 +91,18 @@ public actor Batcher: OperationSink {
             count += run.range.count
         }
 
-        /// The request body: `{"batch":[`, each run's text with a comma between runs, `]}`.
-        func body() -> [UInt8] {
+        /// The request body: `{"batch":[`, each run's text with a comma between runs, `]}`,
+        /// written straight into the buffer the HTTP client sends from.
+        func body() -> ByteBuffer {
             let textBytes = runs.reduce(0) { $0 + $1.chunk.operations.text(of: $1.range).count }
-            var body: [UInt8] = []
-            body.reserveCapacity(TrackBatchBody.overhead + textBytes + max(0, runs.count - 1))
-            body.append(contentsOf: TrackBatchBody.prefix)
+            var body = ByteBufferAllocator().buffer(
+                capacity: TrackBatchBody.overhead + textBytes + max(0, runs.count - 1))
+            body.writeBytes(TrackBatchBody.prefix)
             for (index, run) in runs.enumerated() {
-                if index > 0 { body.append(UInt8(ascii: ",")) }
-                body.append(contentsOf: run.chunk.operations.text(of: run.range))
+                if index > 0 { body.writeInteger(UInt8(ascii: ",")) }
+                run.chunk.operations.text(of: run.range).withUnsafeBytes { _ = body.writeBytes($0) }
             }
-            body.append(contentsOf: TrackBatchBody.suffix)
+            body.writeBytes(TrackBatchBody.suffix)
             return body
         }
     }
@@ -399,7 +401,7 @@ public actor Batcher: OperationSink {
             stats.requests += 1
             let outcome = await client.send(body: body)
             if case .retryable(let error, let retryAfter) = outcome {
-                pause(after: error, retryAfter: retryAfter, bodyBytes: body.count, probe: isProbe)
+                pause(after: error, retryAfter: retryAfter, bodyBytes: body.readableBytes, probe: isProbe)
             } else {
                 trackAnswered()
             }

@@ -21,6 +21,14 @@ public struct PackedOperations: Sendable, Equatable {
         for operation in operations { append(operation) }
     }
 
+    /// Makes room for about `bytes` of operations, `count` of them, before they are appended.
+    public mutating func reserveCapacity(bytes: Int, count: Int) {
+        self.bytes.reserveCapacity(bytes)
+        ends.reserveCapacity(count)
+        rules.reserveCapacity(count)
+        lineOffsets.reserveCapacity(count)
+    }
+
     public var count: Int { ends.count }
     public var isEmpty: Bool { ends.isEmpty }
 

@@ -54,12 +54,16 @@ public final class TrackClient: TrackSending {
     }
 
     public func send(body: [UInt8]) async -> TrackOutcome {
+        await send(body: ByteBuffer(bytes: body))
+    }
+
+    public func send(body: ByteBuffer) async -> TrackOutcome {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Authorization", value: authorization)
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "tailtrack/\(Self.agentVersion)")
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = .bytes(body)
         do {
             let response = try await httpClient.execute(request, timeout: TimeAmount(requestTimeout))
             let responseBody = try await response.body.collect(upTo: Self.maxResponseBytes)

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// What one `POST /api/v2/batch` came to, classified for the batcher.
 public enum TrackOutcome: Sendable, Equatable {
     /// 2xx without errors: every operation was accepted.
@@ -44,4 +46,14 @@ public struct TrackItemError: Sendable, Equatable {
 public protocol TrackSending: Sendable {
     /// Sends one batch body and classifies the answer. Never throws: every failure is an outcome.
     func send(body: [UInt8]) async -> TrackOutcome
+
+    /// The same, with the body already in the buffer the HTTP client writes from (what the
+    /// ``Batcher`` builds, saving a copy of every body).
+    func send(body: ByteBuffer) async -> TrackOutcome
+}
+
+extension TrackSending {
+    public func send(body: ByteBuffer) async -> TrackOutcome {
+        await send(body: Array(buffer: body))
+    }
 }

@@ -102,6 +102,11 @@ public final class RuleEvaluator {
     @exclusivity(unchecked) private var currentSource = ""
     @exclusivity(unchecked) private var currentFields: JSONValue?
     @exclusivity(unchecked) private var currentHasGroups = false
+    /// Lines, packed operation bytes and operations of the chunks processed so far: how much
+    /// room a chunk's operations are given up front.
+    @exclusivity(unchecked) private var linesSeen = 0
+    @exclusivity(unchecked) private var packedBytesSeen = 0
+    @exclusivity(unchecked) private var operationsSeen = 0
     /// Whether rules with an ``OperationEncoder`` use it (tests compare both paths).
     let usesEncoders: Bool
     /// Taken lines whose rule has an encoder that left the operation to the template.
@@ -135,6 +140,18 @@ public final class RuleEvaluator {
     /// - Parameter readTime: unix seconds, the timestamp of operations whose rule parses none.
     public func process(_ chunk: LineChunk, readTime: Int64) -> OperationChunk {
         var packed = PackedOperations()
+        // Room for what lines like these have made so far, so the buffer is not regrown
+        // (and copied) as it fills.
+        if linesSeen > 0, packedBytesSeen > 0 {
+            let lines = Double(chunk.lines.count) / Double(linesSeen)
+            packed.reserveCapacity(
+                bytes: Int(lines * Double(packedBytesSeen) * 1.1) + 64, count: Int(lines * Double(operationsSeen)) + 1)
+        }
+        defer {
+            linesSeen += chunk.lines.count
+            packedBytesSeen += packed.bytes.count
+            operationsSeen += packed.count
+        }
         var rejected: [RejectedOperation] = []
         let applicable = rules(for: chunk.source)
         chunk.bytes.withUnsafeBytes { buffer in
