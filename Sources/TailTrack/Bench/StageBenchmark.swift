@@ -25,8 +25,8 @@ public struct StageTiming: Sendable, Equatable {
 
 /// Runs each pipeline stage on its own over a generated file, with the agent's real types:
 /// ``PlainFileReader`` / ``GzipFileReader`` + ``LineFramer`` (read+split), the rules' regex
-/// matchers alone (match), and ``RuleEvaluator/process(_:readTime:)`` (match + build +
-/// encode; encode is the difference).
+/// matchers alone, behind the required-literal screen the rules use (match), and
+/// ``RuleEvaluator/process(_:readTime:)`` (match + build + encode; encode is the difference).
 ///
 /// One pass reads the file block by block as the tailer does (1 MiB reads, one chunk per
 /// block) and times each stage's calls separately, so memory stays bounded by one block.
@@ -60,6 +60,9 @@ struct StageBenchmark {
             guard rule.sources?.contains(source) ?? true, case .regex(let regex) = rule.matcher else { return nil }
             return regex
         }
+        let literals: [LiteralFinder]? =
+            matchers.allSatisfy { $0.requiredLiteral != nil } && !matchers.isEmpty
+            ? matchers.compactMap(\.requiredLiteral) : nil
         let matchData = RegexMatchData(groups: ruleSet.rules.map(\.captureCount).max() ?? 0)
         let readTime = Int64(time(nil))
         var fingerprint = FileFingerprint(value: 0, length: 0)
@@ -89,7 +92,10 @@ struct StageBenchmark {
             let matchStart = StageClock.now()
             var matched = 0
             taken.bytes.withUnsafeBytes { buffer in
+                // As the rules do: lines without a required literal are not offered to PCRE2.
+                var screen = literals.flatMap { LineScreen($0, in: buffer) }
                 for span in taken.lines {
+                    if screen?.anyLiteral(from: span.start, to: span.start + span.length) == false { continue }
                     let line = UnsafeRawBufferPointer(rebasing: buffer[span.start..<(span.start + span.length)])
                     for regex in matchers where regex.matches(line, using: matchData) {
                         matched += 1

@@ -399,7 +399,7 @@ private struct ApplicableRules {
 
 /// Tells which lines of a chunk contain at least one of the rules' required literals,
 /// searching the chunk's bytes forward once per literal rather than line by line.
-private struct LineScreen {
+struct LineScreen {
     let finders: [LiteralFinder]
     let base: UnsafePointer<UInt8>
     let count: Int
