@@ -24,6 +24,8 @@ enum RequiredLiteral {
     /// than ``minimumLength``).
     static func of(_ pattern: String) -> [UInt8]? {
         let text = Array(pattern.utf8)
+        // `\Q…\E` quotes even inside a class, where this reading does not follow it.
+        if pattern.contains(#"\Q"#) { return nil }
         var best: [UInt8] = []
         var run: [UInt8] = []
         var depth = 0

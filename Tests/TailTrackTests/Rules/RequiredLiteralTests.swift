@@ -36,6 +36,7 @@ import Testing
         "(?i)checkout done",  // an inline option changes what matches
         "(*UTF)checkout",
         "\\Qa.b\\E done",
+        #"[\Q]]\E] quoted class"#,
         "(?# a ( comment)done here",
         "ab",  // too short to be worth it
         #"\k<name>word"#,
