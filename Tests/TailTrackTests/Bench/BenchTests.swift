@@ -73,6 +73,31 @@ import Testing
         #expect(counter.operations == 3)
     }
 
+    /// Bodies with long strings, escaped quotes and backslashes on either side of 8-byte
+    /// boundaries, fed in two pieces split at several places, count what they hold.
+    @Test func operationCounterIsExactWhereverAStringOrAPieceEnds() {
+        let values = [
+            #"plain"#, #"with \"quote\" inside {not} [counted]"#, #"ends in backslash \\"#, #"\\\""#,
+            String(repeating: "x", count: 23) + #"\"{"#, "", #"ünïcödé \u00e9"#,
+        ]
+        for shift in 0..<8 {
+            var operations: [String] = []
+            for (index, value) in values.enumerated() {
+                let padding = String(repeating: "p", count: (index + shift) % 9)
+                operations.append(#"{"k\#(padding)":"\#(value)","n":{"a":[{"b":"}"}]}}"#)
+            }
+            let body = Array((#"{"batch":["# + operations.joined(separator: ",") + "]}").utf8)
+            for split in [0, 1, body.count / 3, body.count / 2, body.count - 1] {
+                var counter = BatchOperationCounter()
+                body.withUnsafeBytes { buffer in
+                    counter.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<split]))
+                    counter.feed(UnsafeRawBufferPointer(rebasing: buffer[split...]))
+                }
+                #expect(counter.operations == values.count, "shift \(shift), split at \(split)")
+            }
+        }
+    }
+
     @Test func sinkCountsOperationsPostedOverHTTP() async throws {
         let sink = BenchSink()
         try await sink.start()
