@@ -17,16 +17,18 @@ public struct PackedOperations: Sendable, Equatable {
 
     public init() {}
 
-    public init(_ operations: [EncodedOperation]) {
-        for operation in operations { append(operation) }
+    /// Operations whose objects were written one after another into `bytes`, each followed
+    /// by a comma; `ends[i]` is the index of operation `i`'s comma.
+    init(bytes: [UInt8], ends: [Int], rules: [String], lineOffsets: [UInt64]) {
+        precondition(ends.count == rules.count && ends.count == lineOffsets.count)
+        self.bytes = bytes
+        self.ends = ends
+        self.rules = rules
+        self.lineOffsets = lineOffsets
     }
 
-    /// Makes room for about `bytes` of operations, `count` of them, before they are appended.
-    public mutating func reserveCapacity(bytes: Int, count: Int) {
-        self.bytes.reserveCapacity(bytes)
-        ends.reserveCapacity(count)
-        rules.reserveCapacity(count)
-        lineOffsets.reserveCapacity(count)
+    public init(_ operations: [EncodedOperation]) {
+        for operation in operations { append(operation) }
     }
 
     public var count: Int { ends.count }

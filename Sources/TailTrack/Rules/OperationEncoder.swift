@@ -109,7 +109,8 @@ final class OperationEncoder: @unchecked Sendable {
         members.deallocate()
     }
 
-    /// Writes the operation for a matching line into `output` (from its start).
+    /// Appends the operation for a matching line to `output`. On ``Fallback`` the caller
+    /// truncates `output` back to where it was.
     /// - Parameters:
     ///   - line: the line's bytes.
     ///   - groups: the rule's regex groups in `line`, for a `match:` rule.
@@ -125,7 +126,7 @@ final class OperationEncoder: @unchecked Sendable {
         into output: inout OperationBuffer
     ) throws(Fallback) {
         let cursor = Cursor(line: line, groups: groups)
-        output.truncate(to: 0)
+        let start = output.count
         output.append(bytes(head))
         if let identifiers {
             output.append(#","identifiers":{"#)
@@ -198,7 +199,7 @@ final class OperationEncoder: @unchecked Sendable {
             output.append(UInt8(ascii: "}"))
         }
         output.append(UInt8(ascii: "}"))
-        guard output.count <= TrackLimits.operationBytes else { throw Fallback() }
+        guard output.count - start <= TrackLimits.operationBytes else { throw Fallback() }
     }
 
     // MARK: - Values

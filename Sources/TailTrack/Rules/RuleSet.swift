@@ -95,17 +95,18 @@ public final class RuleEvaluator {
     }
     /// What a taken line needs of each rule, by rule index, behind one reference.
     private let plans: [RulePlan]
-    /// Where encoders write; reused for every operation.
+    /// Where encoders write: a chunk's operations one after another (``process(_:readTime:)``)
+    /// or one line's (``evaluate(_:source:path:fingerprint:offset:readTime:emit:)``); the
+    /// storage is kept from chunk to chunk.
     @exclusivity(unchecked) private var output = OperationBuffer()
     /// The line being evaluated, as far as ``lineContext(_:)`` needs it beyond its bytes.
     @exclusivity(unchecked) private var currentPath = ""
     @exclusivity(unchecked) private var currentSource = ""
     @exclusivity(unchecked) private var currentFields: JSONValue?
     @exclusivity(unchecked) private var currentHasGroups = false
-    /// Lines, packed operation bytes and operations of the chunks processed so far: how much
-    /// room a chunk's operations are given up front.
+    /// Lines and operations of the chunks processed so far: how much room a chunk's list of
+    /// operations is given up front.
     @exclusivity(unchecked) private var linesSeen = 0
-    @exclusivity(unchecked) private var packedBytesSeen = 0
     @exclusivity(unchecked) private var operationsSeen = 0
     /// Whether rules with an ``OperationEncoder`` use it (tests compare both paths).
     let usesEncoders: Bool
@@ -139,18 +140,23 @@ public final class RuleEvaluator {
     /// offered to any rule.
     /// - Parameter readTime: unix seconds, the timestamp of operations whose rule parses none.
     public func process(_ chunk: LineChunk, readTime: Int64) -> OperationChunk {
-        var packed = PackedOperations()
-        // Room for what lines like these have made so far, so the buffer is not regrown
-        // (and copied) as it fills.
-        if linesSeen > 0, packedBytesSeen > 0 {
-            let lines = Double(chunk.lines.count) / Double(linesSeen)
-            packed.reserveCapacity(
-                bytes: Int(lines * Double(packedBytesSeen) * 1.1) + 64, count: Int(lines * Double(operationsSeen)) + 1)
+        // The chunk's operations are written one after another into `output`, each followed
+        // by a comma, and leave it in one copy at the end: no array per operation.
+        output.truncate(to: 0)
+        var ends: [Int] = []
+        var names: [String] = []
+        var offsets: [UInt64] = []
+        if linesSeen > 0 {
+            let expected = chunk.lines.count * operationsSeen / linesSeen + 1
+            ends.reserveCapacity(expected)
+            names.reserveCapacity(expected)
+            offsets.reserveCapacity(expected)
         }
-        defer {
-            linesSeen += chunk.lines.count
-            packedBytesSeen += packed.bytes.count
-            operationsSeen += packed.count
+        func finish(rule: String, lineOffset: UInt64) {
+            ends.append(output.count)
+            output.append(UInt8(ascii: ","))
+            names.append(rule)
+            offsets.append(lineOffset)
         }
         var rejected: [RejectedOperation] = []
         let applicable = rules(for: chunk.source)
@@ -172,14 +178,22 @@ public final class RuleEvaluator {
                     readTime: readTime,
                     emit: { outcome in
                         switch outcome {
-                        case .operation(let operation): packed.append(operation)
+                        case .operation(let operation):
+                            operation.bytes.withUnsafeBytes { output.append($0) }
+                            finish(rule: operation.rule, lineOffset: operation.lineOffset)
                         case .rejected(let rejection): rejected.append(rejection)
                         }
                     },
-                    emitEncoded: { packed.append($0, rule: $1, lineOffset: $2) }
+                    emitEncoded: { _, rule, lineOffset in finish(rule: rule, lineOffset: lineOffset) }
                 )
             }
         }
+        let packed = PackedOperations(
+            bytes: Array(UnsafeBufferPointer(start: output.base, count: output.count)), ends: ends, rules: names,
+            lineOffsets: offsets)
+        output.truncate(to: 0)
+        linesSeen += chunk.lines.count
+        operationsSeen += packed.count
         return OperationChunk(
             source: chunk.source,
             path: chunk.path,
@@ -208,7 +222,11 @@ public final class RuleEvaluator {
             origin: (fingerprint, offset),
             readTime: readTime,
             emit: emit,
-            emitEncoded: { emit(.operation(EncodedOperation(bytes: Array($0), rule: $1, lineOffset: $2))) }
+            emitEncoded: { start, rule, lineOffset in
+                let bytes = Array(UnsafeBufferPointer(start: output.base + start, count: output.count - start))
+                output.truncate(to: start)
+                emit(.operation(EncodedOperation(bytes: bytes, rule: rule, lineOffset: lineOffset)))
+            }
         )
     }
 
@@ -242,7 +260,7 @@ public final class RuleEvaluator {
         origin: (FileFingerprint, UInt64),
         readTime: Int64,
         emit: (RuleOutcome) -> Void,
-        emitEncoded: (UnsafeRawBufferPointer, String, UInt64) -> Void
+        emitEncoded: (_ start: Int, _ rule: String, _ lineOffset: UInt64) -> Void
     ) {
         stats.lines += 1
         var matchedAny = false
@@ -277,6 +295,7 @@ public final class RuleEvaluator {
             matchedAny = true
             stats.perRule[index].matched += 1
             if usesEncoders, let encoder = plan.encoder {
+                let start = output.count
                 do {
                     if currentPath != path { currentPath = path }
                     if currentSource != source { currentSource = source }
@@ -291,13 +310,13 @@ public final class RuleEvaluator {
                         readTime: readTime,
                         into: &output
                     )
-                    // The operation's bytes, still in the encoder's buffer: a chunk copies them
-                    // straight into its own.
-                    emitEncoded(UnsafeRawBufferPointer(start: output.base, count: output.count), plan.name, origin.1)
+                    // The operation is `output[start...]`, where the encoder appended it.
+                    emitEncoded(start, plan.name, origin.1)
                     if !plan.continues { break }
                     continue
                 } catch {
                     // Rejected or unusual: the template builds it and words the reason.
+                    output.truncate(to: start)
                     encoderFallbacks += 1
                 }
             }

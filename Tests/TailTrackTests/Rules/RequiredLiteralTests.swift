@@ -62,13 +62,20 @@ import Testing
 
     /// The screened chunk path gives exactly what offering every line to the rules gives:
     /// the same operations, rejections and counts, with literals at line edges, lines that
-    /// contain a literal but do not match, and a rule without a literal mixed in.
+    /// contain a literal but do not match, two rules taking one line, rejections between
+    /// operations, and a rule without a literal mixed in.
     @Test(arguments: [false, true])
     func screenedChunksMatchLineByLineEvaluation(withUnscreenableRule: Bool) throws {
+        // `buy` goes on to the next rules; `long` makes a valid operation from a short name
+        // and a rejection (from a part-written encoding) from a name over 100 bytes.
         var yaml = """
             - name: buy
               match: 'buy user=(?<u>\\d+)'
+              continue: true
               operation: { action: event, identifiers: { id: "{{u}}" }, name: buy }
+            - name: long
+              match: 'long=(?<n>\\w+)'
+              operation: { action: event, identifiers: { id: "{{n}}" }, name: "{{n}}" }
             - name: gone
               match: '^(?<u>\\d+) account closed$'
               operation: { action: delete, identifiers: { id: "{{u}}" } }
@@ -85,6 +92,7 @@ import Testing
         let pieces = [
             "buy user=1", "buy user=", "xbuy user=22 tail", "7 account closed", "7 account closed!", "idle",
             "", "account closed", "x5 buy user=3", "buy user", "buy user=4\r", "12 account closed",
+            "long=short", "long=" + String(repeating: "n", count: 120), "buy user=5 long=both",
         ]
         var generator = SplitMix(state: 42)
         var text: [UInt8] = []
@@ -126,6 +134,7 @@ import Testing
             + result.rejected.map { "\($0.lineOffset) REJECTED \($0.reason)" }
         #expect(got.sorted() == expected.sorted())
         #expect(result.operations.count > 50)
+        #expect(result.rejected.count > 5)
         #expect(screened.stats == plain.stats)
     }
 }
