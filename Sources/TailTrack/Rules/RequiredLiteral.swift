@@ -21,8 +21,8 @@ enum RequiredLiteral {
     static let minimumLength = 3
 
     /// The longest required run of `pattern`, or `nil` when none is found (or it is shorter
-    /// than ``minimumLength``).
-    static func of(_ pattern: String) -> [UInt8]? {
+    /// than `minimumLength`; tests ask for shorter runs too).
+    static func of(_ pattern: String, minimumLength: Int = minimumLength) -> [UInt8]? {
         let text = Array(pattern.utf8)
         // `\Q…\E` quotes even inside a class, where this reading does not follow it.
         if pattern.contains(#"\Q"#) { return nil }
@@ -111,7 +111,7 @@ enum RequiredLiteral {
         }
         guard depth == 0 else { return nil }
         endRun()
-        return best.count >= minimumLength ? best : nil
+        return best.count >= max(1, minimumLength) ? best : nil
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {

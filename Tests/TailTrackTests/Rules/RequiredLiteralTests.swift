@@ -46,6 +46,41 @@ import Testing
         #expect(RequiredLiteral.of(pattern) == nil)
     }
 
+    /// Against PCRE2 itself: for generated patterns over a tiny alphabet (so that random lines
+    /// often match), every line the pattern matches contains the literal read from it (runs
+    /// of any length, to try the reading on as many patterns as possible).
+    @Test func everyMatchContainsTheLiteral() {
+        let atoms = [
+            "a", "b", "ab", "ba", "=", "\\.", ".", "\\d", "[ab]", "[^a]", "(a|b)", "(?:ab)", "(?<=b)a", "a?", "b*",
+            "a+", "b{0,2}", "a{2}", "(?=a)", "\\s", "ab?", "(b)?a",
+        ]
+        var generator = SplitMix(state: 7)
+        func pick<T>(_ items: [T]) -> T { items[Int(generator.next() % UInt64(items.count))] }
+        let data = RegexMatchData(groups: 4)
+        var checkedMatches = 0
+        var screened = 0
+        for _ in 0..<600 {
+            var pattern = generator.next() % 4 == 0 ? "^" : ""
+            for _ in 0..<(2 + Int(generator.next() % 5)) { pattern += pick(atoms) }
+            if generator.next() % 5 == 0 { pattern += "$" }
+            guard let literal = RequiredLiteral.of(pattern, minimumLength: 1) else { continue }
+            screened += 1
+            guard let regex = try? CompiledRegex(pattern) else { continue }
+            for _ in 0..<400 {
+                var line: [UInt8] = []
+                for _ in 0..<Int(generator.next() % 16) { line.append(pick(Array("ab= .1".utf8))) }
+                guard line.withUnsafeBytes({ regex.matches($0, using: data) }) else { continue }
+                checkedMatches += 1
+                let found =
+                    line.count >= literal.count
+                    && (0...(line.count - literal.count)).contains { Array(line[$0..<$0 + literal.count]) == literal }
+                #expect(found, "\(pattern) matched \(String(decoding: line, as: UTF8.self)) without its literal")
+            }
+        }
+        #expect(screened > 100)
+        #expect(checkedMatches > 1000)
+    }
+
     @Test func finderChecksTheWholeRunAroundItsAnchor() {
         let finder = LiteralFinder(Array("user_id=".utf8))
         #expect(finder.anchor == UInt8(ascii: "_"))
