@@ -76,19 +76,9 @@ extension Batcher {
             count += run.range.count
         }
 
-        /// The request body: `{"batch":[`, each run's text with a comma between runs, `]}`,
-        /// written straight into the buffer the HTTP client sends from.
+        /// The request body, with one copy per run.
         func body() -> ByteBuffer {
-            let textBytes = runs.reduce(0) { $0 + $1.chunk.operations.text(of: $1.range).count }
-            var body = ByteBufferAllocator().buffer(
-                capacity: TrackBatchBody.overhead + textBytes + max(0, runs.count - 1))
-            body.writeBytes(TrackBatchBody.prefix)
-            for (index, run) in runs.enumerated() {
-                if index > 0 { body.writeInteger(UInt8(ascii: ",")) }
-                run.chunk.operations.text(of: run.range).withUnsafeBytes { _ = body.writeBytes($0) }
-            }
-            body.writeBytes(TrackBatchBody.suffix)
-            return body
+            TrackBatchBody.buffer(joining: runs.lazy.map { $0.chunk.operations.text(of: $0.range) })
         }
     }
 }

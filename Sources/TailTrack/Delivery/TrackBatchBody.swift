@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Builds the body of `POST /api/v2/batch` — `{"batch":[op,op,…]}` — by concatenating
 /// operations that are already encoded, and knows its exact size before it is built.
 public struct TrackBatchBody: Sendable {
@@ -12,20 +14,26 @@ public struct TrackBatchBody: Sendable {
         overhead + operationBytes + max(0, count - 1)
     }
 
-    /// The body holding `operations` in order.
+    /// The body holding `texts` in order, each one operation or a run of operations already
+    /// joined by commas, written into the buffer the HTTP client sends from.
+    public static func buffer<Texts: Collection>(joining texts: Texts) -> ByteBuffer
+    where Texts.Element: Collection, Texts.Element.Element == UInt8 {
+        let textBytes = texts.reduce(0) { $0 + $1.count }
+        var body = ByteBufferAllocator().buffer(capacity: size(operationBytes: textBytes, count: texts.count))
+        body.writeBytes(prefix)
+        var first = true
+        for text in texts {
+            if !first { body.writeInteger(UInt8(ascii: ",")) }
+            first = false
+            body.writeBytes(text)
+        }
+        body.writeBytes(suffix)
+        return body
+    }
+
+    /// The body holding `operations` in order, as an array.
     public static func build<Operations: Collection>(_ operations: Operations) -> [UInt8]
     where Operations.Element == [UInt8] {
-        let total = size(operationBytes: operations.reduce(0) { $0 + $1.count }, count: operations.count)
-        var body: [UInt8] = []
-        body.reserveCapacity(total)
-        body.append(contentsOf: prefix)
-        var first = true
-        for operation in operations {
-            if !first { body.append(UInt8(ascii: ",")) }
-            first = false
-            body.append(contentsOf: operation)
-        }
-        body.append(contentsOf: suffix)
-        return body
+        Array(buffer: buffer(joining: operations))
     }
 }

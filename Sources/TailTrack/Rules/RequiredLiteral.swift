@@ -208,3 +208,35 @@ struct LiteralFinder: Sendable {
         }
     }
 }
+
+/// Tells which lines of a chunk contain at least one of the rules' required literals,
+/// searching the chunk's bytes forward once per literal rather than line by line.
+struct LineScreen {
+    let finders: [LiteralFinder]
+    let base: UnsafePointer<UInt8>
+    let count: Int
+    /// Per literal: the start of its next occurrence at or after the last line asked about
+    /// (`Int.max` when there is none; -1 before the first search).
+    var next: [Int]
+
+    init?(_ finders: [LiteralFinder], in buffer: UnsafeRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return nil }
+        self.finders = finders
+        self.base = base.assumingMemoryBound(to: UInt8.self)
+        self.count = buffer.count
+        next = Array(repeating: -1, count: finders.count)
+    }
+
+    /// Whether the bytes `start..<end` contain any of the literals. Lines must be asked
+    /// about in order.
+    mutating func anyLiteral(from start: Int, to end: Int) -> Bool {
+        var found = false
+        for index in finders.indices {
+            if next[index] < start {
+                next[index] = finders[index].firstOccurrence(in: base, from: start, count: count) ?? Int.max
+            }
+            if next[index] != Int.max, next[index] + finders[index].literal.count <= end { found = true }
+        }
+        return found
+    }
+}
