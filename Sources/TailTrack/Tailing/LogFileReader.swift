@@ -43,6 +43,11 @@ public protocol LogFileReader: AnyObject {
 }
 
 extension FileStatus {
+    /// True when both describe the same file (device and inode), whatever its size now.
+    func isSameFile(as other: FileStatus) -> Bool {
+        device == other.device && inode == other.inode
+    }
+
     /// The status of an open descriptor (`fstat`), for the readers; `path` names it in errors.
     static func of(descriptor: Int32, path: String) throws -> FileStatus {
         var info = stat()

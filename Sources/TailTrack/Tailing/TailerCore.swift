@@ -26,6 +26,9 @@ final class TailerCore {
     /// was found there and why.
     private var unreadable: [PathKey: (status: FileStatus, error: String)] = [:]
     private(set) var firstScanDone = false
+    /// Test seam: runs just before a matched path is opened, so a test can rotate the file
+    /// between the scan's look and the open.
+    var beforeOpeningLivePath: ((String) -> Void)?
     private var lastScan: ContinuousClock.Instant?
     private var lastCollection: ContinuousClock.Instant?
     /// Bytes given up on (deleted files past their limits, truncated copies not found).
@@ -786,6 +789,17 @@ final class TailerCore {
     /// Follows a rotated sibling never read, from its first byte.
     private func followFromStart(_ look: SiblingLook, source: String, family: String, now: ContinuousClock.Instant) {
         guard let reader = try? openReader(path: look.path, offset: 0), let openStatus = try? reader.status() else {
+            // Renamed again since the look (`.1` to `.2`, or compressed): look for it once more
+            // at the end of the scan, under its new name.
+            if (try? FileStatus.of(path: look.path)).map({ !$0.isSameFile(as: look.status) }) ?? true {
+                recheckFamilies.insert(PathKey(source: source, path: family))
+            }
+            return
+        }
+        guard openStatus.isSameFile(as: look.status) else {
+            // Another file took the name since the look: both are looked at again.
+            reader.close()
+            recheckFamilies.insert(PathKey(source: source, path: family))
             return
         }
         logger.info(
@@ -882,10 +896,16 @@ final class TailerCore {
         knownPaths.insert(pathKey)
         let reader: PlainFileReader
         let openStatus: FileStatus
+        beforeOpeningLivePath?(path)
         do {
             reader = try PlainFileReader(path: path, bufferBytes: config.tail.readBytes)
             openStatus = try reader.status()
         } catch {
+            // Renamed away between the scan's look and this open: the file the scan saw here
+            // (and so did not count among the unread siblings) must be looked for again.
+            if (try? FileStatus.of(path: path)).map({ !$0.isSameFile(as: status) }) ?? true {
+                recheckFamilies.insert(pathKey)
+            }
             // Logged once; shown by `status` and the tailtrack_unreadable_files metric until it
             // opens (each scan retries).
             if unreadable.updateValue((status, "\(error)"), forKey: pathKey) == nil {
@@ -898,6 +918,9 @@ final class TailerCore {
         if unreadable.removeValue(forKey: pathKey) != nil {
             logger.info("A matched file that could not be opened is now followed", metadata: ["file.path": "\(path)"])
         }
+        // Another file than the one the scan saw (rotated in between): the one it saw is now a
+        // sibling never read, and the end of the scan adopts it.
+        if !openStatus.isSameFile(as: status) { recheckFamilies.insert(pathKey) }
         let start = offset ?? (try? lastLineBoundary(reader, size: openStatus.size)) ?? 0
         let file = add(
             source: source.name, family: path, age: .live, path: path, status: openStatus,

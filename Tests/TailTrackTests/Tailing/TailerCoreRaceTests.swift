@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import TailTrack
+
+/// The tailer's core stepped by hand over real files, with a rotation placed exactly between
+/// a scan's look at the followed path and its open of that path (FAILURE-MODES row 2 under load).
+@Suite struct TailerCoreRaceTests {
+    /// Steps `core` until `count` lines arrived (acknowledging every chunk), or 200 steps.
+    private func read(_ core: TailerCore, lines count: Int) -> [String] {
+        var lines: [String] = []
+        var clock = ContinuousClock.now
+        for _ in 0..<200 where lines.count < count {
+            clock += .milliseconds(30)
+            for chunk in core.step(now: clock).chunks {
+                for span in chunk.lines {
+                    lines.append(String(decoding: chunk.bytes[span.start..<span.start + span.length], as: UTF8.self))
+                }
+                core.acknowledge(file: chunk.file, offset: chunk.endOffset)
+            }
+        }
+        return lines
+    }
+
+    private func makeCore(_ directory: TemporaryDirectory) throws -> TailerCore {
+        let config = TailTrackConfig(
+            file: "test.yml", tail: TailSettings(pollInterval: .milliseconds(20)),
+            stateDirectory: directory.file("state"),
+            sources: [
+                SourceSettings(
+                    name: "app", paths: [directory.file("app.log")], startAt: .beginning,
+                    location: SourceLocation(file: "test.yml", line: 1))
+            ])
+        let logger = Logger(label: "test")
+        let store = try CheckpointStore(
+            stateDirectory: config.stateDirectory, logger: logger, minimumSaveInterval: .zero)
+        return TailerCore(config: config, checkpoint: store, logger: logger)
+    }
+
+    /// The scan sees a new file at the path; before it opens it, that file is rotated away and
+    /// another created. The file it saw must still be read, from its first line.
+    @Test func fileRotatedBetweenTheLookAndTheOpenIsRead() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", numbered(1, 2))
+        let core = try makeCore(directory)
+        #expect(read(core, lines: 2) == numberedLines(1, 2))
+
+        try directory.rename("app.log", "app.log-20261201")
+        try directory.write("app.log", numbered(3, 2))
+        var rotated = false
+        core.beforeOpeningLivePath = { _ in
+            guard !rotated else { return }
+            rotated = true
+            try? directory.rename("app.log", "app.log-20261202")
+            try? directory.write("app.log", numbered(5, 2))
+        }
+        let lines = read(core, lines: 4)
+        #expect(rotated)
+        // Oldest first: the file rotated away is read before the one now at the path.
+        #expect(lines == numberedLines(3, 4))
+    }
+
+    /// The same, but nothing is at the path yet when it is opened: the file the scan saw is
+    /// read even though the path is never recreated.
+    @Test func fileRenamedBeforeTheOpenWithNothingRecreatedIsRead() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", numbered(1, 2))
+        let core = try makeCore(directory)
+        #expect(read(core, lines: 2) == numberedLines(1, 2))
+
+        try directory.rename("app.log", "app.log-20261201")
+        try directory.write("app.log", numbered(3, 2))
+        var rotated = false
+        core.beforeOpeningLivePath = { _ in
+            guard !rotated else { return }
+            rotated = true
+            try? directory.rename("app.log", "app.log-20261202")
+        }
+        #expect(read(core, lines: 2) == numberedLines(3, 2))
+        #expect(rotated)
+    }
+}
