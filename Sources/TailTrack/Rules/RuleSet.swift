@@ -99,6 +99,9 @@ public final class RuleEvaluator {
     /// or one line's (``evaluate(_:source:path:fingerprint:offset:readTime:emit:)``); the
     /// storage is kept from chunk to chunk.
     @exclusivity(unchecked) private var output = OperationBuffer()
+    /// Where each of the chunk's operations in ``output`` ends, its rule and its line's offset,
+    /// while ``process(_:readTime:)`` runs.
+    @exclusivity(unchecked) private var listed = ListedOperations()
     /// The line being evaluated, as far as ``lineContext(_:)`` needs it beyond its bytes.
     @exclusivity(unchecked) private var currentPath = ""
     @exclusivity(unchecked) private var currentSource = ""
@@ -143,20 +146,20 @@ public final class RuleEvaluator {
         // The chunk's operations are written one after another into `output`, each followed
         // by a comma, and leave it in one copy at the end: no array per operation.
         output.truncate(to: 0)
-        var ends: [Int] = []
-        var names: [String] = []
-        var offsets: [UInt64] = []
+        listed = ListedOperations()
         if linesSeen > 0 {
             let expected = chunk.lines.count * operationsSeen / linesSeen + 1
-            ends.reserveCapacity(expected)
-            names.reserveCapacity(expected)
-            offsets.reserveCapacity(expected)
+            listed.ends.reserveCapacity(expected)
+            listed.rules.reserveCapacity(expected)
+            listed.lineOffsets.reserveCapacity(expected)
         }
+        // A stored property, not locals: locals captured by the closures below would be
+        // boxed and checked for exclusive access at run time on every operation.
         func finish(rule: String, lineOffset: UInt64) {
-            ends.append(output.count)
+            listed.ends.append(output.count)
             output.append(UInt8(ascii: ","))
-            names.append(rule)
-            offsets.append(lineOffset)
+            listed.rules.append(rule)
+            listed.lineOffsets.append(lineOffset)
         }
         var rejected: [RejectedOperation] = []
         let applicable = rules(for: chunk.source)
@@ -189,9 +192,10 @@ public final class RuleEvaluator {
             }
         }
         let packed = PackedOperations(
-            bytes: Array(UnsafeBufferPointer(start: output.base, count: output.count)), ends: ends, rules: names,
-            lineOffsets: offsets)
+            bytes: Array(UnsafeBufferPointer(start: output.base, count: output.count)), ends: listed.ends,
+            rules: listed.rules, lineOffsets: listed.lineOffsets)
         output.truncate(to: 0)
+        listed = ListedOperations()
         linesSeen += chunk.lines.count
         operationsSeen += packed.count
         return OperationChunk(
@@ -414,4 +418,11 @@ private struct ApplicableRules {
     var indices: [Int]
     /// Each one's ``RequiredLiteral``, when every one of them is a regex that has one.
     var literals: [LiteralFinder]?
+}
+
+/// What ``PackedOperations`` lists besides the bytes, gathered while a chunk is processed.
+struct ListedOperations {
+    var ends: [Int] = []
+    var rules: [String] = []
+    var lineOffsets: [UInt64] = []
 }
