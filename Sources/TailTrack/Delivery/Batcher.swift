@@ -22,7 +22,7 @@ public actor Batcher: OperationSink {
     private let retryPolicy: RetryPolicy
     private let client: any TrackSending
     private let deadLetters: DeadLetterWriter
-    private let acknowledge: @Sendable (FileKey, UInt64) async -> Void
+    private let acknowledge: @Sendable ([AcknowledgementTracker.Acknowledgement]) async -> Void
     private let clock: DeliveryClock
     private let logger: Logger
 
@@ -71,13 +71,34 @@ public actor Batcher: OperationSink {
         logger: Logger,
         acknowledge: @escaping @Sendable (FileKey, UInt64) async -> Void
     ) {
+        self.init(
+            batch: batch, retry: retry, deadLetters: deadLetters, client: client, clock: clock, logger: logger,
+            acknowledgeAll: { acknowledgements in
+                for acknowledgement in acknowledgements {
+                    await acknowledge(acknowledgement.file, acknowledgement.endOffset)
+                }
+            })
+    }
+
+    /// - Parameters:
+    ///   - acknowledgeAll: called with the acknowledgements that are due, at most one per file
+    ///     (its highest offset), in order per file: one call, not one per file.
+    public init(
+        batch: BatchSettings,
+        retry: RetryPolicy,
+        deadLetters: DeadLetterWriter,
+        client: any TrackSending,
+        clock: DeliveryClock = .continuous,
+        logger: Logger,
+        acknowledgeAll: @escaping @Sendable ([AcknowledgementTracker.Acknowledgement]) async -> Void
+    ) {
         self.settings = batch
         self.retryPolicy = retry
         self.deadLetters = deadLetters
         self.client = client
         self.clock = clock
         self.logger = logger
-        self.acknowledge = acknowledge
+        self.acknowledge = acknowledgeAll
     }
 
     /// A batcher for `config` sending through `client`.
@@ -85,7 +106,7 @@ public actor Batcher: OperationSink {
         config: TailTrackConfig,
         client: any TrackSending,
         logger: Logger,
-        acknowledge: @escaping @Sendable (FileKey, UInt64) async -> Void
+        acknowledgeAll: @escaping @Sendable ([AcknowledgementTracker.Acknowledgement]) async -> Void
     ) {
         self.init(
             batch: config.batch,
@@ -93,7 +114,7 @@ public actor Batcher: OperationSink {
             deadLetters: DeadLetterWriter(stateDirectory: config.stateDirectory, settings: config.deadLetter),
             client: client,
             logger: logger,
-            acknowledge: acknowledge
+            acknowledgeAll: acknowledgeAll
         )
     }
 
@@ -112,8 +133,31 @@ public actor Batcher: OperationSink {
     /// Queues `chunk`. Suspends while `queue_bytes` are waiting or in flight; a caller cancelled
     /// while suspended returns without queueing (its lines stay unacknowledged).
     public func submit(_ chunk: OperationChunk) async {
+        guard let acknowledgements = await enqueue(chunk) else { return }
+        signalLoop()
+        await deliverAcknowledgements(acknowledgements)
+    }
+
+    /// Queues `chunks` in order, as ``submit(_:)-(OperationChunk)`` would one by one, but with one
+    /// call into the actor and one hand-over of the acknowledgements that became due (a step
+    /// of the tailer over many quiet files gives many one-line chunks).
+    public func submit(_ chunks: [OperationChunk]) async {
+        var acknowledgements: [AcknowledgementTracker.Acknowledgement] = []
+        for chunk in chunks {
+            guard let due = await enqueue(chunk) else { break }
+            acknowledgements += due
+            // Let the loop start on what is queued while a later chunk waits for room.
+            if queuedBytes >= settings.queueBytes { signalLoop() }
+        }
+        signalLoop()
+        await deliverAcknowledgements(acknowledgements)
+    }
+
+    /// Queues one chunk and returns the acknowledgements it made due (a chunk with nothing to
+    /// send is done at once); `nil` when cancelled while waiting for room.
+    private func enqueue(_ chunk: OperationChunk) async -> [AcknowledgementTracker.Acknowledgement]? {
         while queuedBytes > 0, queuedBytes >= settings.queueBytes {
-            if Task.isCancelled { return }
+            if Task.isCancelled { return nil }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { spaceWaiters.append($0) }
             } onCancel: {
@@ -171,8 +215,7 @@ public actor Batcher: OperationSink {
             queuedBytes += run.operationBytes
         }
         stats.operationsSubmitted += operations.count
-        signalLoop()
-        await deliverAcknowledgements(acknowledgements)
+        return acknowledgements
     }
 
     /// Wakes suspended submitters; each checks the queue again.
@@ -532,10 +575,9 @@ public actor Batcher: OperationSink {
             // Positions only grow: the last one of each file says it all.
             var latest: [FileKey: Int] = [:]
             for (index, acknowledgement) in batch.enumerated() { latest[acknowledgement.file] = index }
-            for (index, acknowledgement) in batch.enumerated() where latest[acknowledgement.file] == index {
-                await acknowledge(acknowledgement.file, acknowledgement.endOffset)
-                stats.acknowledgements += 1
-            }
+            let due = batch.indices.filter { latest[batch[$0].file] == $0 }.map { batch[$0] }
+            await acknowledge(due)
+            stats.acknowledgements += due.count
         }
         acknowledging = false
         resumeIdleWaitersIfIdle()

@@ -5,6 +5,10 @@ public protocol OperationSink: Sendable {
     /// stops the tailer from reading further.
     func submit(_ chunk: OperationChunk) async
 
+    /// Hands over several chunks in order (a tailer step's): the same as submitting each, in
+    /// fewer hand-overs.
+    func submit(_ chunks: [OperationChunk]) async
+
     /// The sink's service loop; returns when the task is cancelled.
     func run() async throws
 
@@ -12,6 +16,12 @@ public protocol OperationSink: Sendable {
     /// delivered (and acknowledged); what was not stays unacknowledged and is read again at the
     /// next start.
     func drain(timeout: Duration) async -> Bool
+}
+
+extension OperationSink {
+    public func submit(_ chunks: [OperationChunk]) async {
+        for chunk in chunks { await submit(chunk) }
+    }
 }
 
 /// Counters of a sink, read by metrics and tests.

@@ -58,14 +58,15 @@ public struct Agent: Sendable {
         case .track:
             let trackClient = try TrackClient(settings: config.track, logger: logger)
             client = trackClient
-            let batcher = Batcher(config: config, client: trackClient, logger: logger, acknowledge: acknowledge)
+            let batcher = Batcher(
+                config: config, client: trackClient, logger: logger,
+                acknowledgeAll: { acknowledgements in await router.acknowledge(acknowledgements) })
             sink = batcher
             deliveryStats = { await batcher.statistics() }
         }
         let rules = RuleStage(ruleSet: ruleSet)
-        let tailer = Tailer(config: config, checkpoint: checkpoint, logger: logger) { chunk in
-            let operations = rules.process(chunk)
-            await sink.submit(operations)
+        let tailer = Tailer(config: config, checkpoint: checkpoint, logger: logger) { (chunks: [LineChunk]) in
+            await sink.submit(chunks.map { rules.process($0) })
         }
         router.attach(tailer)
         let reloader = ConfigReloader(
@@ -122,6 +123,11 @@ final class AcknowledgementRouter: Sendable {
     func acknowledge(file: FileKey, offset: UInt64) async {
         let target = tailer.withLock { $0 }
         await target?.acknowledge(file: file, offset: offset)
+    }
+
+    func acknowledge(_ acknowledgements: [AcknowledgementTracker.Acknowledgement]) async {
+        let target = tailer.withLock { $0 }
+        await target?.acknowledge(acknowledgements)
     }
 }
 

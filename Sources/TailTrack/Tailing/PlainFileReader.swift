@@ -15,6 +15,9 @@ public final class PlainFileReader: LogFileReader {
     private var descriptor: Int32
     private var buffer: UnsafeMutableRawBufferPointer?
     private let bufferBytes: Int
+    /// True when the last read returned fewer bytes than it asked for: the end of the file as
+    /// it was then.
+    public private(set) var lastReadWasShort = false
 
     /// Opens `path` read-only, positioned at `offset`.
     public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
@@ -42,6 +45,7 @@ public final class PlainFileReader: LogFileReader {
         self.buffer = buffer
         let count = min(maxBytes, buffer.count)
         let got = try readAt(offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+        lastReadWasShort = got < count
         guard got > 0 else { return .endOfData }
         offset += UInt64(got)
         consume(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))

@@ -100,6 +100,13 @@ final class TailedFile {
                     readDue = true
                     return makeChunk()
                 }
+                if let plain = reader as? PlainFileReader, plain.lastReadWasShort {
+                    // A plain file that gave less than asked is at its end for now: no second
+                    // read to hear it (a write since is reported and read at a later step).
+                    reachedEnd = true
+                    plain.releaseBuffer()
+                    return makeChunk()
+                }
             case .endOfData:
                 reachedEnd = true
                 gzipTruncated = false

@@ -14,7 +14,8 @@ import Synchronization
 /// - **Discovery.** Globs are re-expanded and files stat'ed when inotify reports a change in
 ///   a followed directory (at most every ``TailerCore/minimumScanGap``), and as a safety net
 ///   every `tail.pollInterval` — or every ``watchedRescanInterval`` while inotify covers
-///   every directory and no rotated file is being finished. Paths that are rotated siblings of another followed path
+///   every directory and no rotated file is being finished (longer when a scan is slow, so
+///   that it costs at most ``safetyNetShare`` of a core). Paths that are rotated siblings of another followed path
 ///   (`.1`, `.2.gz`, `-20261122`, …) are never followed as live files, so `app.log*` does
 ///   not read anything twice.
 /// - **Rotation.** rename+create: the renamed file is read to its end through the open
@@ -40,14 +41,26 @@ public final class Tailer: Sendable {
     private let config: TailTrackConfig
     private let checkpoint: CheckpointStore
     private let logger: Logger
-    private let consumer: @Sendable (LineChunk) async -> Void
+    private let consumer: @Sendable ([LineChunk]) async -> Void
     private let core: Mutex<TailerCore>
     private let wakeup = Wakeup()
     private let saving = Mutex(CheckpointSaveHealth())
 
-    public init(
+    /// A tailer handing its chunks to `consumer` one at a time.
+    public convenience init(
         config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
         consumer: @escaping @Sendable (LineChunk) async -> Void
+    ) {
+        self.init(config: config, checkpoint: checkpoint, logger: logger) { (chunks: [LineChunk]) in
+            for chunk in chunks { await consumer(chunk) }
+        }
+    }
+
+    /// A tailer handing `consumer` the chunks of each step together, in file order: with
+    /// many files written a line at a time, one hand-over per step instead of one per file.
+    public init(
+        config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
+        consumer: @escaping @Sendable ([LineChunk]) async -> Void
     ) {
         self.config = config
         self.checkpoint = checkpoint
@@ -78,14 +91,14 @@ public final class Tailer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
         defer { pool.shutdownGracefully { _ in } }
-        let (chunks, continuation) = AsyncStream.makeStream(of: LineChunk.self)
+        let (steps, continuation) = AsyncStream.makeStream(of: [LineChunk].self)
         let queued = QueuedBytes()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { [consumer] in
-                for await chunk in chunks {
+                for await chunks in steps {
                     if Task.isCancelled { break }
-                    await consumer(chunk)
-                    queued.value.subtract(chunk.bytes.count, ordering: .relaxed)
+                    await consumer(chunks)
+                    queued.value.subtract(chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
                     wakeup.signal()
                 }
             }
@@ -101,7 +114,8 @@ public final class Tailer: Sendable {
                     let step = self.core.withLock { core in
                         if changes.scan { core.requestScan() }
                         if !changes.written.isEmpty { core.noteWritten(changes.written, now: .now) }
-                        let interval = self.scanInterval(watched: watched, hasNonLiveFiles: core.hasNonLiveFiles)
+                        let interval = self.scanInterval(
+                            watched: watched, hasNonLiveFiles: core.hasNonLiveFiles, lastScan: core.lastScanDuration)
                         return core.step(now: .now, readBudget: room, scanInterval: interval)
                     }
                     do {
@@ -113,9 +127,9 @@ public final class Tailer: Sendable {
                     }
                     return step
                 }
-                for chunk in step.chunks {
-                    queued.value.add(chunk.bytes.count, ordering: .relaxed)
-                    continuation.yield(chunk)
+                if !step.chunks.isEmpty {
+                    queued.value.add(step.chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
+                    continuation.yield(step.chunks)
                 }
                 let full = queued.value.load(ordering: .relaxed) >= Self.queueBytes
                 if full || (step.chunks.isEmpty && !step.more) {
@@ -143,18 +157,28 @@ public final class Tailer: Sendable {
     private func waitTime(_ step: TailerCore.StepResult, watcher: DirectoryWatcher?) -> Duration {
         if let next = step.nextScanIn { return next }
         var interval = scanInterval(
-            watched: watcher?.coversEverything == true, hasNonLiveFiles: step.hasNonLiveFiles)
+            watched: watcher?.coversEverything == true, hasNonLiveFiles: step.hasNonLiveFiles,
+            lastScan: step.lastScanDuration)
         if checkpoint.hasUnsavedChanges { interval = min(interval, checkpoint.saveInterval) }
         return interval
     }
 
     /// How often a full scan runs with no event asking for one: `tail.poll_interval`, or
-    /// ``watchedRescanInterval`` while inotify sees every change (`watched`) and no rotated or
-    /// deleted file (whose growth inotify may not report) is being finished.
-    private func scanInterval(watched: Bool, hasNonLiveFiles: Bool) -> Duration {
+    /// while inotify sees every change (`watched`) and no rotated or deleted file (whose growth
+    /// inotify may not report) is being finished, ``watchedRescanInterval`` — stretched so that
+    /// this safety net costs at most ``safetyNetShare`` of a core when a scan is slow (10,000
+    /// files take ~90 ms), up to ``longestRescanInterval``.
+    private func scanInterval(watched: Bool, hasNonLiveFiles: Bool, lastScan: Duration) -> Duration {
         guard watched, !hasNonLiveFiles else { return config.tail.pollInterval }
-        return max(config.tail.pollInterval, Self.watchedRescanInterval)
+        let affordable = min(lastScan / Self.safetyNetShare, Self.longestRescanInterval)
+        return max(config.tail.pollInterval, Self.watchedRescanInterval, affordable)
     }
+
+    /// The safety-net scan runs at most this often per second it takes: 400 is 0.25 % of a core.
+    static let safetyNetShare = 0.0025
+
+    /// The longest gap between safety-net scans, however slow a scan is.
+    static let longestRescanInterval = Duration.seconds(60)
 
     /// Least time between two steps woken by events.
     static let gatherWrites = Duration.milliseconds(20)
@@ -169,6 +193,18 @@ public final class Tailer: Sendable {
         // A position to save soon, or a finished rotated file to release: the loop may be in
         // a long idle wait.
         if core.withLock({ $0.acknowledge(file: file, offset: offset) }) { wakeup.signal() }
+    }
+
+    /// ``acknowledge(file:offset:)`` for several files at once, under one lock.
+    public func acknowledge(_ acknowledgements: [AcknowledgementTracker.Acknowledgement]) async {
+        let lookSoon = core.withLock { core in
+            var lookSoon = false
+            for acknowledgement in acknowledgements {
+                if core.acknowledge(file: acknowledgement.file, offset: acknowledgement.endOffset) { lookSoon = true }
+            }
+            return lookSoon
+        }
+        if lookSoon { wakeup.signal() }
     }
 
     /// Saves the positions now (at shutdown, after the last acknowledgements).

@@ -30,6 +30,8 @@ final class TailerCore {
     /// between the scan's look and the open.
     var beforeOpeningLivePath: ((String) -> Void)?
     private var lastScan: ContinuousClock.Instant?
+    /// How long the last scan took (wall time): spaces the safety-net scans of many files.
+    private(set) var lastScanDuration = Duration.zero
     private var lastCollection: ContinuousClock.Instant?
     /// Bytes given up on (deleted files past their limits, truncated copies not found).
     private(set) var lostBytes: UInt64 = 0
@@ -82,6 +84,8 @@ final class TailerCore {
         /// True while rotated or deleted files are followed: their timers (partial line,
         /// deleted-file limits, release) need regular steps.
         var hasNonLiveFiles: Bool
+        /// How long the last full scan took.
+        var lastScanDuration: Duration
     }
 
     /// Least time between two scans that inotify events ask for: a busy directory (a write
@@ -175,7 +179,7 @@ final class TailerCore {
         let more = !dueKeys.isEmpty
         return StepResult(
             chunks: chunks, more: more, nextScanIn: nextScanIn,
-            hasNonLiveFiles: hasNonLiveFiles)
+            hasNonLiveFiles: hasNonLiveFiles, lastScanDuration: lastScanDuration)
     }
 
     /// Logs lines the last read skipped as longer than `tail.max_line_bytes`: bad input is
@@ -359,6 +363,8 @@ final class TailerCore {
     /// Expands the globs, follows new files, and notices rotation, truncation and deletion.
     func scan(now: ContinuousClock.Instant) {
         lastScan = now
+        let started = ContinuousClock.now
+        defer { lastScanDuration = started.duration(to: .now) }
         scanRequested = false
         // Directories are listed once per scan, then forgotten: outside a scan every look at the
         // siblings lists afresh.
