@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The scenarios of `FAILURE-MODES.md` against the real daemon (sizes scaled down to keep
@@ -325,6 +326,74 @@ struct FailureModeTests {
         }
         scenario.finish()
     }
+
+    /// Row 7 with a large state: with 1,500 files, saves between full rewrites go to
+    /// `positions.journal`. Killed with -9 once the last positions are saved (in the file or
+    /// its journal), the agent restarts from them: nothing is lost and nothing is read twice.
+    @Test func killedWhilePositionsAreSavedThroughTheJournal() throws {
+        let scenario = try Scenario("journal")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.logs + "/*.log"])
+        let files = (0..<1500).map { scenario.logs + "/service-\($0).log" }
+        for file in files { try scenario.writer.append(1, to: file) }
+        try scenario.daemon.start()
+        scenario.waitForDelivery()
+        let journal = scenario.environment.state + "/positions.journal"
+        let positions = scenario.environment.positions
+        // A journal lives from its first append to the next full rewrite (at least a second):
+        // looked for every 10 ms, it is seen if any save went to it.
+        let sawJournal = Mutex(false)
+        let watching = Mutex(true)
+        let watcher = Thread {
+            while watching.withLock({ $0 }) {
+                if FileManager.default.fileExists(atPath: journal) { sawJournal.withLock { $0 = true } }
+                usleep(10_000)
+            }
+        }
+        watcher.start()
+        defer { watching.withLock { $0 = false } }
+        func saved() -> [String: Int] { savedOffsets([positions, journal]) }
+        func size(_ path: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(eventually { saved().count == files.count }, "every file's first line saved")
+        let written = Array(files.prefix(100))
+        for round in 0..<3 {
+            for file in written { try scenario.writer.append(1 + round, to: file) }
+            scenario.waitForDelivery()
+        }
+        let done = eventually(timeout: .seconds(20)) {
+            let offsets = saved()
+            return written.allSatisfy { offsets[$0] == size($0) }
+        }
+        let offsets = saved()
+        let behind = written.filter { offsets[$0] != size($0) }.map {
+            "\($0): saved \(offsets[$0] ?? -1) of \(size($0))"
+        }
+        #expect(done, "the last positions were never saved: \(behind)")
+        #expect(sawJournal.withLock { $0 }, "no save went to positions.journal")
+        scenario.daemon.kill9()
+        try scenario.daemon.start()
+        try scenario.writer.append(5, to: files[1400])
+        scenario.finish(allowDuplicates: false)
+    }
+}
+
+/// The offset saved for each path in a positions file and then its journal, read the way the
+/// agent reads them (later records win; the journal's lines are the same objects).
+func savedOffsets(_ paths: [String]) -> [String: Int] {
+    var offsets: [String: Int] = [:]
+    for path in paths {
+        let text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        for line in text.split(separator: "\n") {
+            guard let pathStart = line.range(of: "\"path\":\""), let offsetStart = line.range(of: "\"offset\":")
+            else { continue }
+            let name = line[pathStart.upperBound...].prefix { $0 != "\"" }
+            let digits = line[offsetStart.upperBound...].prefix { $0.isNumber }
+            offsets[String(name)] = Int(digits)
+        }
+    }
+    return offsets
 }
 
 /// A dated rotation suffix (`-20261123120042`): later rotations sort newer, as dateext names do.

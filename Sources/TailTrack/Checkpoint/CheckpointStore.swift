@@ -19,6 +19,17 @@ import Synchronization
 /// ],"checksum":"00ab…"}
 /// ```
 /// The checksum is ``StableHasher`` over all bytes before the line that carries it.
+///
+/// With thousands of files the whole state is megabytes, and rewriting it every second costs
+/// more than everything else the agent does for those files. So once the state passes
+/// ``journalThreshold``, a save between full rewrites appends only the entries that changed
+/// to `positions.journal`, one line each with its own checksum, and fsyncs that; a full
+/// rewrite follows within ``journalLifetime`` or once the journal is as large as the state.
+/// Each full rewrite carries a new `generation`, and a journal applies only to the
+/// generation its first line names, so a journal left over from before a rewrite is ignored.
+/// A torn last line (a crash mid-append) ends the journal: that entry keeps its older
+/// position, and its lines are read again (with the same ids). Smaller states are rewritten
+/// whole at every save, as before, and a clean stop always rewrites the whole file.
 public final class CheckpointStore: Sendable {
     /// `positions.json`'s path.
     public let path: String
@@ -38,6 +49,19 @@ public final class CheckpointStore: Sendable {
         var stored: [CheckpointKey: Stored] = [:]
         var dirty = false
         var lastSave: ContinuousClock.Instant?
+        /// The generation of `positions.json` on disk; the next full save writes one more.
+        var generation: UInt64 = 0
+        /// Entries updated and removed since the last save, for the journal.
+        var changed = Set<CheckpointKey>()
+        var removed = Set<CheckpointKey>()
+        /// Size of the last full content, and bytes appended to the journal since.
+        var fullBytes = 0
+        var journalBytes = 0
+        /// When the first journal append after the last full save happened.
+        var journalStarted: ContinuousClock.Instant?
+        /// Set when the journal may not hold every change (a failed append, or a journal read
+        /// at start): the next save rewrites the whole file.
+        var needsFullSave = true
 
         struct Stored {
             var entry: CheckpointEntry
@@ -54,7 +78,7 @@ public final class CheckpointStore: Sendable {
         mutating func content(into body: inout [UInt8]) {
             body.removeAll(keepingCapacity: true)
             body.reserveCapacity(64 + stored.count * 200)
-            body.append(contentsOf: CheckpointStore.header)
+            body.append(contentsOf: CheckpointStore.header(generation: generation))
             var remaining = stored.count
             // Walked by index, not `indices` (which holds a second reference to the storage and
             // makes the first write copy the whole dictionary).
@@ -69,6 +93,36 @@ public final class CheckpointStore: Sendable {
                 stored.values.formIndex(after: &index)
             }
             CheckpointStore.seal(&body)
+        }
+
+        /// The journal lines for what changed since the last save (after a header line when
+        /// the journal starts afresh), encoding changed entries once for the next full save too.
+        mutating func journalRecords(into body: inout [UInt8]) {
+            body.removeAll(keepingCapacity: true)
+            if journalBytes == 0 {
+                CheckpointStore.appendJournalLine(
+                    Array("{\"journal_of_generation\":\(generation)}".utf8), to: &body)
+            }
+            for key in changed {
+                guard var item = stored[key] else { continue }
+                let line = item.line ?? CheckpointStore.encodeLine(item.entry)
+                item.line = line
+                stored[key] = item
+                CheckpointStore.appendJournalLine(line, to: &body)
+            }
+            for key in removed where stored[key] == nil {
+                CheckpointStore.appendJournalLine(CheckpointStore.encodeRemoval(key), to: &body)
+            }
+        }
+
+        /// Whether the next save may append to the journal instead of rewriting everything.
+        func journalWorthwhile(now: ContinuousClock.Instant) -> Bool {
+            guard !needsFullSave, fullBytes >= CheckpointStore.journalThreshold else { return false }
+            if let journalStarted, journalStarted.duration(to: now) >= CheckpointStore.journalLifetime {
+                return false
+            }
+            // Roughly what the records will take: compact once the journal outgrows the state.
+            return journalBytes + (changed.count + removed.count + 1) * 256 < fullBytes
         }
     }
 
@@ -86,11 +140,21 @@ public final class CheckpointStore: Sendable {
                 path: stateDirectory, operation: "create the state directory", cause: Self.errnoText())
         }
         var loaded: [CheckpointKey: CheckpointEntry] = [:]
-        for entry in try Self.load(path: path, logger: logger) {
+        let (entries, generation) = try Self.load(path: path, logger: logger)
+        for entry in entries {
             loaded[entry.key] = entry
         }
-        self.state = Mutex(State(entries: loaded))
+        let journaled = Self.applyJournal(
+            path: Self.journalPath(besides: path), generation: generation, to: &loaded, logger: logger)
+        var state = State(entries: loaded)
+        state.generation = generation
+        // A journal read now is folded into a full rewrite at the first save.
+        state.dirty = journaled
+        self.state = Mutex(state)
     }
+
+    /// `positions.journal`'s path.
+    public var journalPath: String { Self.journalPath(besides: path) }
 
     /// Every entry, in no particular order.
     public var entries: [CheckpointEntry] {
@@ -108,6 +172,8 @@ public final class CheckpointStore: Sendable {
             if $0.stored[entry.key]?.entry != entry {
                 $0.stored[entry.key] = State.Stored(entry: entry)
                 $0.dirty = true
+                $0.changed.insert(entry.key)
+                $0.removed.remove(entry.key)
             }
         }
     }
@@ -115,7 +181,11 @@ public final class CheckpointStore: Sendable {
     /// Removes an entry.
     public func remove(_ key: CheckpointKey) {
         state.withLock {
-            if $0.stored.removeValue(forKey: key) != nil { $0.dirty = true }
+            if $0.stored.removeValue(forKey: key) != nil {
+                $0.dirty = true
+                $0.changed.remove(key)
+                $0.removed.insert(key)
+            }
         }
     }
 
@@ -142,7 +212,11 @@ public final class CheckpointStore: Sendable {
                 }
             }
             let removed = before - state.stored.count
-            if removed > 0 { state.dirty = true }
+            // Rare (hourly at most): the next save rewrites the file rather than journal each.
+            if removed > 0 {
+                state.dirty = true
+                state.needsFullSave = true
+            }
             return removed
         }
     }
@@ -157,7 +231,34 @@ public final class CheckpointStore: Sendable {
             return last.duration(to: .now) >= minimumSaveInterval
         }
         guard due else { return false }
-        try save()
+        try saving.withLock { buffer in
+            let journal = state.withLock { state in
+                guard state.journalWorthwhile(now: .now) else { return false }
+                state.journalRecords(into: &buffer)
+                state.changed.removeAll(keepingCapacity: true)
+                state.removed.removeAll(keepingCapacity: true)
+                state.dirty = false
+                state.lastSave = .now
+                return true
+            }
+            guard journal else {
+                try saveWhole(buffer: &buffer)
+                return
+            }
+            do {
+                try appendJournal(buffer, fresh: state.withLock { $0.journalBytes == 0 })
+                state.withLock { state in
+                    if state.journalBytes == 0 { state.journalStarted = .now }
+                    state.journalBytes += buffer.count
+                }
+            } catch {
+                logger.warning(
+                    "Cannot append to the positions journal; rewriting the positions file instead",
+                    metadata: ["file.path": "\(journalPath)", "error": "\(error)"])
+                state.withLock { $0.needsFullSave = true }
+                try saveWhole(buffer: &buffer)
+            }
+        }
         return true
     }
 
@@ -171,17 +272,69 @@ public final class CheckpointStore: Sendable {
 
     /// Writes the state now, atomically (temporary file, fsync, rename, fsync directory).
     public func save() throws {
-        try saving.withLock { buffer in
-            state.withLock { state in
-                state.dirty = false
-                state.lastSave = .now
-                state.content(into: &buffer)
+        try saving.withLock { buffer in try saveWhole(buffer: &buffer) }
+    }
+
+    /// The full rewrite, under the `saving` lock: the next generation, then the journal of the
+    /// one before is removed.
+    private func saveWhole(buffer: inout [UInt8]) throws {
+        state.withLock { state in
+            state.dirty = false
+            state.lastSave = .now
+            state.generation += 1
+            state.content(into: &buffer)
+            // In the same lock as the content: a change made while the file is written stays
+            // listed for the next save.
+            state.changed.removeAll(keepingCapacity: true)
+            state.removed.removeAll(keepingCapacity: true)
+        }
+        do {
+            try write(buffer)
+        } catch {
+            state.withLock {
+                $0.dirty = true
+                $0.generation -= 1
+                $0.needsFullSave = true
             }
-            do {
-                try write(buffer)
-            } catch {
-                state.withLock { $0.dirty = true }
-                throw error
+            throw error
+        }
+        if unlink(journalPath) != 0 && errno != ENOENT {
+            // Harmless: it names the generation before, so it is ignored at start.
+            logger.debug("Cannot remove the old positions journal", metadata: ["error": "\(Self.errnoText())"])
+        }
+        state.withLock { state in
+            state.fullBytes = buffer.count
+            state.journalBytes = 0
+            state.journalStarted = nil
+            state.needsFullSave = false
+        }
+    }
+
+    /// Appends `records` to the journal (created afresh when `fresh`) and fsyncs it.
+    private func appendJournal(_ records: [UInt8], fresh: Bool) throws {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : O_APPEND)
+        let fd = open(journalPath, flags, 0o640)
+        guard fd >= 0 else { throw CheckpointError(path: journalPath, operation: "open", cause: Self.errnoText()) }
+        defer { _ = Glibc.close(fd) }
+        var written = 0
+        while written < records.count {
+            let result = records.withUnsafeBytes { bytes in
+                Glibc.write(fd, bytes.baseAddress.map { $0 + written }, bytes.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError(path: journalPath, operation: "write", cause: Self.errnoText())
+            }
+            written += result
+        }
+        if fdatasync(fd) != 0 {
+            throw CheckpointError(path: journalPath, operation: "fsync", cause: Self.errnoText())
+        }
+        if fresh {
+            let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directoryFD >= 0 {
+                _ = fsync(directoryFD)
+                _ = Glibc.close(directoryFD)
             }
         }
     }
@@ -224,7 +377,37 @@ public final class CheckpointStore: Sendable {
 
     private static let trailerMarker = Array("],\"checksum\":\"".utf8)
 
-    static let header = Array("{\"version\":1,\"entries\":[\n".utf8)
+    static func header(generation: UInt64) -> [UInt8] {
+        Array("{\"version\":1,\"generation\":\(generation),\"entries\":[\n".utf8)
+    }
+
+    /// From this size of the whole state on (about 1,300 files), saves between full rewrites
+    /// go to the journal.
+    static let journalThreshold = 256 << 10
+
+    /// A journal is folded into a full rewrite at most this long after it was started.
+    static let journalLifetime = Duration.seconds(60)
+
+    /// One journal line: the record, a tab, the 16 hex digits of its ``StableHasher`` hash.
+    static func appendJournalLine(_ record: [UInt8], to body: inout [UInt8]) {
+        body.append(contentsOf: record)
+        body.append(0x09)
+        body.append(contentsOf: Array(hex(record.withUnsafeBytes { StableHasher.hash64(bytes: $0) }).utf8))
+        body.append(0x0A)
+    }
+
+    /// The journal record of a removed entry.
+    static func encodeRemoval(_ key: CheckpointKey) -> [UInt8] {
+        var writer = JSONWriter(reservingCapacity: 100)
+        writer.append("{\"removed\":{\"source\":")
+        writer.writeString(key.source)
+        writer.append(",\"device\":")
+        writer.append(raw: Array(String(key.device).utf8))
+        writer.append(",\"inode\":")
+        writer.append(raw: Array(String(key.inode).utf8))
+        writer.append("}}")
+        return writer.bytes
+    }
     static let separator = Array(",\n".utf8)
     static let lastSeparator = Array("\n".utf8)
 
@@ -268,7 +451,7 @@ public final class CheckpointStore: Sendable {
     }
 
     /// Why `content` is not a valid positions file, or its entries.
-    static func decode(_ content: [UInt8]) -> Result<[CheckpointEntry], DecodeFailure> {
+    static func decode(_ content: [UInt8]) -> Result<(entries: [CheckpointEntry], generation: UInt64), DecodeFailure> {
         guard !content.isEmpty else { return .failure(DecodeFailure(reason: "the file is empty")) }
         guard let markerStart = lastRange(of: trailerMarker, in: content) else {
             return .failure(DecodeFailure(reason: "the checksum trailer is missing (torn or foreign file)"))
@@ -284,7 +467,7 @@ public final class CheckpointStore: Sendable {
         }
         do {
             let stored = try JSONDecoder().decode(StoredFile.self, from: Data(content))
-            return .success(try stored.entries.map { try $0.entry() })
+            return .success((try stored.entries.map { try $0.entry() }, stored.generation ?? 0))
         } catch {
             return .failure(DecodeFailure(reason: "the content is not valid: \(error)"))
         }
@@ -296,7 +479,26 @@ public final class CheckpointStore: Sendable {
 
     private struct StoredFile: Decodable {
         var version: Int
+        /// Absent in files written before the journal: generation 0.
+        var generation: UInt64?
         var entries: [StoredEntry]
+    }
+
+    private struct JournalHeader: Decodable {
+        var journalOfGeneration: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case journalOfGeneration = "journal_of_generation"
+        }
+    }
+
+    private struct JournalRemoval: Decodable {
+        struct Key: Decodable {
+            var source: String
+            var device: UInt64
+            var inode: UInt64
+        }
+        var removed: Key
     }
 
     private struct StoredEntry: Decodable {
@@ -335,10 +537,37 @@ public final class CheckpointStore: Sendable {
     }
 
     /// Reads and checks `path`; a missing file is an empty state, a corrupt one is set aside.
-    static func load(path: String, logger: Logger) throws -> [CheckpointEntry] {
+    static func load(path: String, logger: Logger) throws -> (entries: [CheckpointEntry], generation: UInt64) {
+        guard let content = try readWhole(path: path) else { return ([], 0) }
+        switch decode(content) {
+        case .success(let loaded):
+            return loaded
+        case .failure(let failure):
+            let aside = path + ".corrupt-\(Int64(Date().timeIntervalSince1970))"
+            let moved = rename(path, aside) == 0
+            logger.error(
+                "Positions file is corrupt; starting from an empty state",
+                metadata: [
+                    "file.path": "\(path)",
+                    "checkpoint.cause": "\(failure.reason)",
+                    "checkpoint.moved_to": "\(moved ? aside : "(could not rename: \(errnoText()))")",
+                ])
+            // Whatever journal is there belongs to the file set aside: it goes with it.
+            _ = rename(journalPath(besides: path), aside + ".journal")
+            return ([], 0)
+        }
+    }
+
+    /// The journal next to the positions file at `path`.
+    static func journalPath(besides path: String) -> String {
+        (path as NSString).deletingLastPathComponent + "/positions.journal"
+    }
+
+    /// The bytes of the file at `path`; `nil` when there is none.
+    private static func readWhole(path: String) throws -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-            if errno == ENOENT { return [] }
+            if errno == ENOENT { return nil }
             throw CheckpointError(path: path, operation: "open", cause: errnoText())
         }
         defer { _ = Glibc.close(fd) }
@@ -353,21 +582,53 @@ public final class CheckpointStore: Sendable {
             if got == 0 { break }
             content.append(contentsOf: block[0..<got])
         }
-        switch decode(content) {
-        case .success(let entries):
-            return entries
-        case .failure(let failure):
-            let aside = path + ".corrupt-\(Int64(Date().timeIntervalSince1970))"
-            let moved = rename(path, aside) == 0
-            logger.error(
-                "Positions file is corrupt; starting from an empty state",
-                metadata: [
-                    "file.path": "\(path)",
-                    "checkpoint.cause": "\(failure.reason)",
-                    "checkpoint.moved_to": "\(moved ? aside : "(could not rename: \(errnoText()))")",
-                ])
-            return []
+        return content
+    }
+
+    /// Applies the journal at `path` to `entries` when it belongs to `generation`, up to its
+    /// first line that fails its checksum (torn by a crash). Returns whether it applied any.
+    static func applyJournal(
+        path: String, generation: UInt64, to entries: inout [CheckpointKey: CheckpointEntry], logger: Logger
+    ) -> Bool {
+        guard let content = try? readWhole(path: path), !content.isEmpty else { return false }
+        var lines = content.split(separator: 0x0A, omittingEmptySubsequences: false)[...]
+        if content.last == 0x0A { lines = lines.dropLast() }
+        func record(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+            guard let tab = line.lastIndex(of: 0x09), line.endIndex - tab == 17 else { return nil }
+            let record = line[line.startIndex..<tab]
+            let expected = record.withUnsafeBytes { StableHasher.hash64(bytes: $0) }
+            guard String(decoding: line[(tab + 1)...], as: UTF8.self) == hex(expected) else { return nil }
+            return record
         }
+        let decoder = JSONDecoder()
+        guard let first = lines.first, let headerRecord = record(first),
+            let header = try? decoder.decode(JournalHeader.self, from: Data(headerRecord)),
+            header.journalOfGeneration == generation
+        else {
+            // From before the last full rewrite (or unreadable): the positions file has it all.
+            return false
+        }
+        var applied = 0
+        for line in lines.dropFirst() {
+            guard let body = record(line) else {
+                logger.warning(
+                    "The positions journal ends in a torn line; the lines after the last whole one are read again",
+                    metadata: ["file.path": "\(path)", "checkpoint.journal_records": "\(applied)"])
+                break
+            }
+            let data = Data(body)
+            if let removal = try? decoder.decode(JournalRemoval.self, from: data) {
+                entries.removeValue(
+                    forKey: CheckpointKey(
+                        source: removal.removed.source, device: removal.removed.device, inode: removal.removed.inode))
+            } else if let stored = try? decoder.decode(StoredEntry.self, from: data), let entry = try? stored.entry() {
+                entries[entry.key] = entry
+            } else {
+                break
+            }
+            applied += 1
+        }
+        return applied > 0
     }
 
     private static func lastRange(of marker: [UInt8], in content: [UInt8]) -> Int? {

@@ -43,7 +43,7 @@ import Testing
         func expectSavedMatchesStore(_ comment: Comment) throws {
             try store.save()
             let content = Array(try Data(contentsOf: URL(fileURLWithPath: store.path)))
-            let decoded = try CheckpointStore.decode(content).get()
+            let decoded = try CheckpointStore.decode(content).get().entries
             #expect(
                 Set(decoded.map(\.key)) == Set(store.entries.map(\.key)) && decoded.count == store.entries.count,
                 comment)

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+@testable import TailTrack
+
+/// `positions.journal`: with a large state, saves between full rewrites append only what
+/// changed; a restart folds the journal in, ignores a stale one and stops at a torn line.
+@Suite struct CheckpointJournalTests {
+    private let logger = Logger(label: "test")
+
+    private func entry(_ index: Int, offset: UInt64? = nil) -> CheckpointEntry {
+        CheckpointEntry(
+            source: "app", path: "/var/log/app/service-\(index).log", device: 2049, inode: UInt64(index),
+            fingerprint: FileFingerprint(value: UInt64(index) &* 0x9E37_79B9, length: 80),
+            offset: offset ?? UInt64(index) * 10, tailHash: 0xABCD_0000 + UInt64(index), size: 1_000_000,
+            updated: 1_800_000_000)
+    }
+
+    /// A store of `count` entries, saved whole once (a fresh store's first save always is).
+    private func largeStore(_ directory: TemporaryDirectory, count: Int = 2000) throws -> CheckpointStore {
+        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger, minimumSaveInterval: .zero)
+        for index in 0..<count { store.update(entry(index)) }
+        #expect(try store.saveIfDue())
+        #expect(!FileManager.default.fileExists(atPath: store.journalPath))
+        return store
+    }
+
+    private func contents(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+    private func reopened(_ directory: TemporaryDirectory) throws -> [CheckpointKey: CheckpointEntry] {
+        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger)
+        return Dictionary(uniqueKeysWithValues: store.entries.map { ($0.key, $0) })
+    }
+
+    @Test func largeStateAppendsChangesAndARestartFoldsThemIn() throws {
+        let directory = try TemporaryDirectory()
+        let store = try largeStore(directory)
+        let full = contents(store.path)
+        store.update(entry(5, offset: 5555))
+        store.update(entry(6, offset: 6666))
+        store.remove(entry(7).key)
+        store.update(entry(5000))
+        #expect(try store.saveIfDue())
+        #expect(contents(store.path) == full, "positions.json is not rewritten")
+        let journal = String(decoding: contents(store.journalPath) ?? Data(), as: UTF8.self)
+        let lines = journal.split(separator: "\n")
+        #expect(lines.count == 5, "a header and one line per change: \(journal)")
+        #expect(lines.first?.hasPrefix("{\"journal_of_generation\":1}\t") == true)
+
+        let restored = try reopened(directory)
+        let sameAsTheStore = restored == Dictionary(uniqueKeysWithValues: store.entries.map { ($0.key, $0) })
+        #expect(sameAsTheStore, "the restart holds exactly the store's entries")
+        #expect(restored[entry(5).key]?.offset == 5555)
+        #expect(restored[entry(7).key] == nil)
+        #expect(restored.count == 2000)
+
+        // A clean stop rewrites the whole file and removes the journal.
+        try store.save()
+        #expect(!FileManager.default.fileExists(atPath: store.journalPath))
+        let sameAfterTheRewrite = try reopened(directory) == restored
+        #expect(sameAfterTheRewrite)
+    }
+
+    @Test func aTornLastLineKeepsThatEntrysOlderPosition() throws {
+        let directory = try TemporaryDirectory()
+        let store = try largeStore(directory)
+        store.update(entry(1, offset: 111))
+        #expect(try store.saveIfDue())
+        store.update(entry(2, offset: 222))
+        #expect(try store.saveIfDue())
+        var journal = try #require(contents(store.journalPath))
+        journal.removeLast(20)  // the crash cut the last append short
+        try journal.write(to: URL(fileURLWithPath: store.journalPath))
+
+        let restored = try reopened(directory)
+        #expect(restored[entry(1).key]?.offset == 111)
+        #expect(restored[entry(2).key]?.offset == entry(2).offset, "the torn record is not applied")
+    }
+
+    @Test func aJournalFromBeforeTheLastRewriteIsIgnored() throws {
+        let directory = try TemporaryDirectory()
+        let store = try largeStore(directory)
+        store.update(entry(1, offset: 111))
+        #expect(try store.saveIfDue())
+        let stale = try #require(contents(store.journalPath))
+        store.update(entry(1, offset: 999))
+        try store.save()
+        // A crash between the rewrite's rename and the journal's removal leaves this behind.
+        try stale.write(to: URL(fileURLWithPath: store.journalPath))
+
+        #expect(try reopened(directory)[entry(1).key]?.offset == 999)
+    }
+
+    @Test func theJournalIsFoldedIntoARewriteBeforeItOutgrowsTheState() throws {
+        let directory = try TemporaryDirectory()
+        let store = try largeStore(directory)
+        var rewrites = 0
+        var last = contents(store.path)
+        for round in 1...40 {
+            for index in 0..<100 { store.update(entry(index, offset: UInt64(round * 1000 + index))) }
+            #expect(try store.saveIfDue())
+            let now = contents(store.path)
+            if now != last { rewrites += 1 }
+            last = now
+            let journalSize = contents(store.journalPath)?.count ?? 0
+            #expect(journalSize <= (now?.count ?? 0), "round \(round)")
+        }
+        #expect(rewrites >= 1)
+        #expect(try reopened(directory)[entry(42).key]?.offset == 40_042)
+    }
+
+    @Test func aSmallStateIsRewrittenWholeEveryTime() throws {
+        let directory = try TemporaryDirectory()
+        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger, minimumSaveInterval: .zero)
+        for index in 0..<10 { store.update(entry(index)) }
+        #expect(try store.saveIfDue())
+        store.update(entry(3, offset: 333))
+        #expect(try store.saveIfDue())
+        #expect(!FileManager.default.fileExists(atPath: store.journalPath))
+        let saved = try CheckpointStore.decode(Array(try #require(contents(store.path)))).get()
+        #expect(saved.generation == 2)
+        #expect(saved.entries.first { $0.key == entry(3).key }?.offset == 333)
+    }
+
+    /// Updates keep coming while saves run (acknowledgements arrive on other threads): after
+    /// the last save, the file and its journal hold every entry's last value.
+    @Test func updatesDuringASaveAreInTheNextOne() throws {
+        let directory = try TemporaryDirectory()
+        let store = try largeStore(directory)
+        let stop = Mutex(false)
+        let updater = Thread {
+            var round: UInt64 = 1
+            while !stop.withLock({ $0 }) {
+                for index in 0..<50 { store.update(entry(index, offset: round * 100 + UInt64(index))) }
+                round += 1
+            }
+        }
+        updater.start()
+        // Full rewrites (the slow saves, with the widest window) while updates come in; the
+        // last save after the updates stop is a journal append of what the rewrites missed.
+        var saves = 0
+        let deadline = ContinuousClock.now + .milliseconds(600)
+        while ContinuousClock.now < deadline {
+            try store.save()
+            saves += 1
+        }
+        stop.withLock { $0 = true }
+        while !updater.isFinished { usleep(1000) }
+        _ = try store.saveIfDue()
+        #expect(saves > 3)
+        let restored = try reopened(directory)
+        let stale = store.entries.filter { restored[$0.key] != $0 }.map(\.path)
+        #expect(stale.isEmpty, "entries saved with an older value: \(stale)")
+    }
+}
