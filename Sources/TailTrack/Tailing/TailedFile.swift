@@ -26,14 +26,18 @@ final class TailedFile {
     var device: UInt64
     var inode: UInt64
     var fingerprint: FileFingerprint?
-    var reader: any LogFileReader
+    var reader: any LogFileReader {
+        didSet { noteBehind() }
+    }
     var framer: LineFramer
     var role: Role
     /// Whether this file's position goes to the checkpoint (false for a file whose inode
     /// another follower took over).
     var writesCheckpoint = true
     /// Offset up to which every line is acknowledged.
-    var committed: UInt64
+    var committed: UInt64 {
+        didSet { noteBehind() }
+    }
     /// End offset of the last chunk handed over.
     var emittedEnd: UInt64
     /// For each chunk handed over and not yet acknowledged: its end and the tail hash there.
@@ -41,7 +45,13 @@ final class TailedFile {
     /// Tail hash at ``committed``.
     var committedTailHash: UInt64?
     /// Size at the last look (compressed size for a .gz).
-    var size: UInt64
+    var size: UInt64 {
+        didSet { noteBehind() }
+    }
+    /// The keys of the files that are behind (plain, larger than what is acknowledged), kept
+    /// up to date by every file as its size and position change: the once-a-second summary
+    /// looks at those, not at all of 10,000 quiet files.
+    let behindKeys: FileKeySet
     /// True when a read may find new bytes.
     var readDue = true
     /// True once a read found no more bytes (the file's end at the time).
@@ -56,8 +66,10 @@ final class TailedFile {
     init(
         key: FileKey, source: String, family: String, age: RotatedSiblings.Age, path: String,
         status: FileStatus, fingerprint: FileFingerprint?, reader: any LogFileReader,
-        framer: LineFramer, role: Role, tailHash: UInt64?, now: ContinuousClock.Instant
+        framer: LineFramer, role: Role, tailHash: UInt64?, now: ContinuousClock.Instant,
+        behindKeys: FileKeySet = FileKeySet()
     ) {
+        self.behindKeys = behindKeys
         self.key = key
         self.source = source
         self.family = family
@@ -74,6 +86,15 @@ final class TailedFile {
         self.committedTailHash = tailHash
         self.size = status.size
         self.lastActivity = now
+        noteBehind()
+    }
+
+    /// True when the file has bytes not yet acknowledged, as far as its size says (never for
+    /// a .gz, whose size is compressed).
+    var isBehind: Bool { !reader.isCompressed && size > committed }
+
+    private func noteBehind() {
+        if isBehind { behindKeys.keys.insert(key) } else { behindKeys.keys.remove(key) }
     }
 
     var checkpointKey: CheckpointKey { CheckpointKey(source: source, device: device, inode: inode) }
@@ -169,4 +190,9 @@ final class TailedFile {
             source: source, path: path, device: device, inode: inode, fingerprint: fingerprint,
             offset: committed, tailHash: reader.isCompressed ? nil : committedTailHash, size: size, updated: now)
     }
+}
+
+/// A set of file keys shared by the tailer and its files (only touched under its lock).
+final class FileKeySet {
+    var keys = Set<FileKey>()
 }

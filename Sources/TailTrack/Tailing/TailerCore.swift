@@ -25,6 +25,8 @@ final class TailerCore {
     /// Matched paths that could not be opened (permissions, a file briefly mode 000): what
     /// was found there and why.
     private var unreadable: [PathKey: (status: FileStatus, error: String)] = [:]
+    /// The followed files that are behind, kept by the files themselves.
+    private let behindKeys = FileKeySet()
     private(set) var firstScanDone = false
     /// Test seam: runs just before a matched path is opened, so a test can rotate the file
     /// between the scan's look and the open.
@@ -233,7 +235,7 @@ final class TailerCore {
     /// snapshot needs, without a status (and its strings) for every quiet file.
     func summary() -> TailedFilesSummary {
         var behind: [TailedFileStatus] = []
-        for file in files.values where !file.reader.isCompressed && file.size > file.committed {
+        for file in behindKeys.keys.compactMap({ files[$0] }) where file.isBehind {
             behind.append(
                 TailedFileStatus(
                     source: file.source, path: file.path, identity: file.identity, committedOffset: file.committed,
@@ -352,6 +354,7 @@ final class TailerCore {
         remember(file)
         file.reader.close()
         files.removeValue(forKey: file.key)
+        behindKeys.keys.remove(file.key)
         dueKeys.remove(file.key)
         nonLiveKeys.remove(file.key)
         let pathKey = PathKey(source: file.source, path: file.family)
@@ -954,7 +957,7 @@ final class TailerCore {
             key: key, source: source, family: family, age: age, path: path, status: status,
             fingerprint: fingerprint, reader: reader,
             framer: LineFramer(maxLineBytes: config.tail.maxLineBytes, startingAt: offset),
-            role: role, tailHash: tailHash, now: now)
+            role: role, tailHash: tailHash, now: now, behindKeys: behindKeys)
         files[key] = file
         dueKeys.insert(key)
         if role != .live { nonLiveKeys.insert(key) }

@@ -4,11 +4,13 @@ import Testing
 
 @testable import TailTrack
 
-/// The tailer's core stepped by hand over real files, with a rotation placed exactly between
-/// a scan's look at the followed path and its open of that path (FAILURE-MODES row 2 under load).
-@Suite struct TailerCoreRaceTests {
-    /// Steps `core` until `count` lines arrived (acknowledging every chunk), or 200 steps.
-    private func read(_ core: TailerCore, lines count: Int) -> [String] {
+/// The tailer's core stepped by hand over real files: a rotation placed exactly between a
+/// scan's look at the followed path and its open of that path (FAILURE-MODES row 2 under
+/// load), and the summary the once-a-second snapshot takes.
+@Suite struct TailerCoreTests {
+    /// Steps `core` until `count` lines arrived (acknowledging every chunk unless told not
+    /// to), or 200 steps.
+    private func read(_ core: TailerCore, lines count: Int, acknowledge: Bool = true) -> [String] {
         var lines: [String] = []
         var clock = ContinuousClock.now
         for _ in 0..<200 where lines.count < count {
@@ -17,19 +19,19 @@ import Testing
                 for span in chunk.lines {
                     lines.append(String(decoding: chunk.bytes[span.start..<span.start + span.length], as: UTF8.self))
                 }
-                core.acknowledge(file: chunk.file, offset: chunk.endOffset)
+                if acknowledge { core.acknowledge(file: chunk.file, offset: chunk.endOffset) }
             }
         }
         return lines
     }
 
-    private func makeCore(_ directory: TemporaryDirectory) throws -> TailerCore {
+    private func makeCore(_ directory: TemporaryDirectory, glob: String = "app.log") throws -> TailerCore {
         let config = TailTrackConfig(
             file: "test.yml", tail: TailSettings(pollInterval: .milliseconds(20)),
             stateDirectory: directory.file("state"),
             sources: [
                 SourceSettings(
-                    name: "app", paths: [directory.file("app.log")], startAt: .beginning,
+                    name: "app", paths: [directory.file(glob)], startAt: .beginning,
                     location: SourceLocation(file: "test.yml", line: 1))
             ])
         let logger = Logger(label: "test")
@@ -79,5 +81,35 @@ import Testing
         }
         #expect(read(core, lines: 2) == numberedLines(3, 2))
         #expect(rotated)
+    }
+
+    /// Only the files with bytes not yet acknowledged are in the summary, and each leaves it
+    /// once acknowledged; the count covers every followed file.
+    @Test func summaryListsTheFilesBehindUntilTheyAreAcknowledged() throws {
+        let directory = try TemporaryDirectory()
+        for index in 0..<5 { try directory.write("f\(index).log", numbered(index * 10, 2)) }
+        let core = try makeCore(directory, glob: "*.log")
+        #expect(read(core, lines: 10).count == 10)
+        #expect(core.summary().followed == 5)
+        #expect(core.summary().behind.isEmpty)
+
+        try directory.append("f1.log", numbered(100, 1))
+        try directory.append("f3.log", numbered(300, 1))
+        core.noteWritten([directory.file("f1.log"), directory.file("f3.log")], now: .now)
+        #expect(Set(core.summary().behind.map(\.path)) == [directory.file("f1.log"), directory.file("f3.log")])
+        // Read but not acknowledged: still behind, by the unacknowledged bytes.
+        var chunks: [LineChunk] = []
+        var clock = ContinuousClock.now
+        for _ in 0..<20 where chunks.count < 2 {
+            clock += .milliseconds(30)
+            chunks += core.step(now: clock).chunks
+        }
+        #expect(core.summary().behind.map(\.bytesBehind) == [9, 9])
+        for chunk in chunks where chunk.path.hasSuffix("f1.log") {
+            core.acknowledge(file: chunk.file, offset: chunk.endOffset)
+        }
+        #expect(core.summary().behind.map(\.path) == [directory.file("f3.log")])
+        for chunk in chunks { core.acknowledge(file: chunk.file, offset: chunk.endOffset) }
+        #expect(core.summary().behind.isEmpty)
     }
 }
