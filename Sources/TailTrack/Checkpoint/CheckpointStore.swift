@@ -380,6 +380,8 @@ public final class CheckpointStore: Sendable {
     static func header(generation: UInt64) -> [UInt8] {
         Array("{\"version\":1,\"generation\":\(generation),\"entries\":[\n".utf8)
     }
+    static let separator = Array(",\n".utf8)
+    static let lastSeparator = Array("\n".utf8)
 
     /// From this size of the whole state on (about 1,300 files), saves between full rewrites
     /// go to the journal.
@@ -408,8 +410,6 @@ public final class CheckpointStore: Sendable {
         writer.append("}}")
         return writer.bytes
     }
-    static let separator = Array(",\n".utf8)
-    static let lastSeparator = Array("\n".utf8)
 
     /// One entry's JSON object, without the separator after it.
     static func encodeLine(_ entry: CheckpointEntry) -> [UInt8] {

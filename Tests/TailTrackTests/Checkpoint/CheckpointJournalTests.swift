@@ -124,6 +124,23 @@ import Testing
         #expect(saved.entries.first { $0.key == entry(3).key }?.offset == 333)
     }
 
+    /// A positions file from before the journal (no `generation`) loads as generation 0, and
+    /// the first save writes generation 1.
+    @Test func aFileWithoutAGenerationLoads() throws {
+        let directory = try TemporaryDirectory()
+        var body = Array("{\"version\":1,\"entries\":[\n".utf8) + CheckpointStore.encodeLine(entry(1)) + [0x0A]
+        CheckpointStore.seal(&body)
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        try Data(body).write(to: URL(fileURLWithPath: directory.file("positions.json")))
+        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger, minimumSaveInterval: .zero)
+        #expect(store.entries == [entry(1)])
+        store.update(entry(1, offset: 99))
+        #expect(try store.saveIfDue())
+        let saved = try CheckpointStore.decode(Array(try #require(contents(store.path)))).get()
+        #expect(saved.generation == 1)
+        #expect(saved.entries == [entry(1, offset: 99)])
+    }
+
     /// Updates keep coming while saves run (acknowledgements arrive on other threads): after
     /// the last save, the file and its journal hold every entry's last value.
     @Test func updatesDuringASaveAreInTheNextOne() throws {

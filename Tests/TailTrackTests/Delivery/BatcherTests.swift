@@ -15,6 +15,7 @@ import TrackTestServer
         rejectWhole: Bool = false,
         retry: RetrySettings = DeliveryFixture.fastRetry,
         logs: CapturedLogs = CapturedLogs(),
+        acknowledgingTogether: Bool = false,
         _ body: (Batcher, TrackTestServer, AcknowledgementLog, DeliveryTempDirectory) async throws -> Void
     ) async throws {
         let directory = try DeliveryTempDirectory()
@@ -22,14 +23,15 @@ import TrackTestServer
         let server = try await Fixture.makeServer(rejectWhole: rejectWhole)
         let client = try TrackClient(settings: Fixture.trackSettings(url: server.url), logger: Fixture.logger)
         let log = AcknowledgementLog()
-        let batcher = Batcher(
-            batch: batch,
-            retry: RetryPolicy(settings: retry, random: { 1 }),
-            deadLetters: DeadLetterWriter(stateDirectory: directory.path, settings: DeadLetterSettings()),
-            client: client,
-            logger: logs.logger(),
-            acknowledge: { file, offset in await log.record(file, offset) }
-        )
+        let deadLetters = DeadLetterWriter(stateDirectory: directory.path, settings: DeadLetterSettings())
+        let batcher =
+            acknowledgingTogether
+            ? Batcher(
+                batch: batch, retry: RetryPolicy(settings: retry, random: { 1 }), deadLetters: deadLetters,
+                client: client, logger: logs.logger(), acknowledgeAll: { await log.recordAll($0) })
+            : Batcher(
+                batch: batch, retry: RetryPolicy(settings: retry, random: { 1 }), deadLetters: deadLetters,
+                client: client, logger: logs.logger(), acknowledge: { file, offset in await log.record(file, offset) })
         let service = Task { try await batcher.run() }
         do {
             try await body(batcher, server, log, directory)
@@ -87,6 +89,28 @@ import TrackTestServer
             #expect(letters.map(\.offset) == [30, 40])
             #expect(await log.offsets == [30, 60, 90])
             #expect(await batcher.statistics().queueBytes == 0)
+        }
+    }
+
+    /// A tailer step's chunks go in with one call, in order; the acknowledgements that fall due
+    /// together come out in one call, one per file at its highest offset.
+    @Test func aStepsChunksGoInTogetherAndTheirAcknowledgementsComeOutTogether() async throws {
+        let batch = BatchSettings(flushInterval: .milliseconds(20), maxRequestsPerSecond: 1000)
+        try await withBatcher(batch, acknowledgingTogether: true) { batcher, server, log, _ in
+            let operations = (1...3).map { Fixture.operation($0) }
+            await batcher.submit([
+                Fixture.chunk(file: 1, endOffset: 10, [operations[0]]),
+                Fixture.chunk(file: 2, endOffset: 20, [operations[1]]),
+                Fixture.chunk(file: 1, endOffset: 30, [operations[2]]),
+                // Nothing to send, and nothing of its file before it: due at once.
+                Fixture.chunk(file: 3, endOffset: 40, []),
+            ])
+            #expect(await batcher.drain(timeout: .seconds(5)))
+            #expect(server.accepted.map(\.bytes) == operations.map(\.bytes))
+            #expect(server.requestCount == 1)
+            // Within a call the order across files does not matter (each file's own is kept).
+            let calls = await log.calls.map { Set($0.map { "\($0.0.rawValue)@\($0.1)" }) }
+            #expect(calls == [["3@40"], ["1@30", "2@20"]])
         }
     }
 

@@ -104,6 +104,14 @@ actor AcknowledgementLog {
         for (_, waiter) in ready { waiter.resume() }
     }
 
+    /// The acknowledgements of each call, for a batcher that hands them over together.
+    private(set) var calls: [[(FileKey, UInt64)]] = []
+
+    func recordAll(_ acknowledgements: [AcknowledgementTracker.Acknowledgement]) {
+        calls.append(acknowledgements.map { ($0.file, $0.endOffset) })
+        for acknowledgement in acknowledgements { record(acknowledgement.file, acknowledgement.endOffset) }
+    }
+
     var offsets: [UInt64] { entries.map(\.1) }
 
     /// Waits until `count` acknowledgements arrived.
