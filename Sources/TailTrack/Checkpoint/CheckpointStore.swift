@@ -62,6 +62,8 @@ public final class CheckpointStore: Sendable {
         /// Set when the journal may not hold every change (a failed append, or a journal read
         /// at start): the next save rewrites the whole file.
         var needsFullSave = true
+        /// Whether a failed journal append was logged already.
+        var journalFailureLogged = false
 
         struct Stored {
             var entry: CheckpointEntry
@@ -252,10 +254,18 @@ public final class CheckpointStore: Sendable {
                     state.journalBytes += buffer.count
                 }
             } catch {
-                logger.warning(
-                    "Cannot append to the positions journal; rewriting the positions file instead",
-                    metadata: ["file.path": "\(journalPath)", "error": "\(error)"])
-                state.withLock { $0.needsFullSave = true }
+                // Logged once: a full disk fails the rewrite too, and that is reported (once)
+                // by whoever saves.
+                let first = state.withLock { state in
+                    state.needsFullSave = true
+                    defer { state.journalFailureLogged = true }
+                    return !state.journalFailureLogged
+                }
+                if first {
+                    logger.warning(
+                        "Cannot append to the positions journal; rewriting the positions file instead",
+                        metadata: ["file.path": "\(journalPath)", "error": "\(error)"])
+                }
                 try saveWhole(buffer: &buffer)
             }
         }

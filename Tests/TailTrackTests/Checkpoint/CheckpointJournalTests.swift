@@ -124,6 +124,25 @@ import Testing
         #expect(saved.entries.first { $0.key == entry(3).key }?.offset == 333)
     }
 
+    /// A journal that cannot be written (here a directory in its place): the save rewrites the
+    /// whole file instead, and says so once, not at every save.
+    @Test func anUnwritableJournalFallsBackToRewritesAndIsReportedOnce() throws {
+        let directory = try TemporaryDirectory()
+        let logs = CapturedLogs()
+        let store = try CheckpointStore(
+            stateDirectory: directory.path, logger: logs.logger(), minimumSaveInterval: .zero)
+        for index in 0..<2000 { store.update(entry(index)) }
+        #expect(try store.saveIfDue())
+        try FileManager.default.createDirectory(atPath: store.journalPath, withIntermediateDirectories: false)
+        for round in 1...3 {
+            store.update(entry(1, offset: UInt64(round)))
+            #expect(try store.saveIfDue())
+            let saved = try CheckpointStore.decode(Array(try #require(contents(store.path)))).get()
+            #expect(saved.entries.first { $0.key == entry(1).key }?.offset == UInt64(round))
+        }
+        #expect(logs.messages(at: .warning).filter { $0.contains("positions journal") }.count == 1)
+    }
+
     /// A positions file from before the journal (no `generation`) loads as generation 0, and
     /// the first save writes generation 1.
     @Test func aFileWithoutAGenerationLoads() throws {
