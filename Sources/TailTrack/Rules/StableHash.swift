@@ -12,11 +12,15 @@ public struct StableHasher: Sendable {
 
     /// Feeds raw bytes.
     public mutating func combine(bytes: UnsafeRawBufferPointer) {
+        // The lanes are mixed in locals and stored once: mixing `self`'s own fields made the
+        // compiler store and reload them for every word (`bytes` might point into `self`),
+        // which put a store-to-load round trip on the hash's critical path.
+        var lanes = (lane0, lane1)
         var index = 0
         let count = bytes.count
         while index + 8 <= count {
             let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self).littleEndian
-            mix(word)
+            Self.mix(word, into: &lanes)
             index += 8
         }
         if index < count {
@@ -27,8 +31,9 @@ public struct StableHasher: Sendable {
                 shift += 8
                 index += 1
             }
-            mix(word ^ 0x8000_0000_0000_0000)
+            Self.mix(word ^ 0x8000_0000_0000_0000, into: &lanes)
         }
+        (lane0, lane1) = lanes
         length &+= UInt64(count)
     }
 
@@ -69,11 +74,19 @@ public struct StableHasher: Sendable {
 
     @inline(__always)
     private mutating func mix(_ word: UInt64) {
-        lane0 = (lane0 ^ Self.avalanche(word &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD
+        var lanes = (lane0, lane1)
+        Self.mix(word, into: &lanes)
+        (lane0, lane1) = lanes
+    }
+
+    @inline(__always)
+    private static func mix(_ word: UInt64, into lanes: inout (UInt64, UInt64)) {
+        var lane0 = (lanes.0 ^ avalanche(word &* 0x9E37_79B9_7F4A_7C15)) &* 0xFF51_AFD7_ED55_8CCD
         lane0 = (lane0 << 31) | (lane0 >> 33)
-        lane1 = (lane1 ^ Self.avalanche(word &+ 0xC4CE_B9FE_1A85_EC53)) &* 0xC4CE_B9FE_1A85_EC53
+        var lane1 = (lanes.1 ^ avalanche(word &+ 0xC4CE_B9FE_1A85_EC53)) &* 0xC4CE_B9FE_1A85_EC53
         lane1 = (lane1 << 27) | (lane1 >> 37)
         lane1 &+= lane0
+        lanes = (lane0, lane1)
     }
 
     /// MurmurHash3's 64-bit finaliser: every input bit affects every output bit.
