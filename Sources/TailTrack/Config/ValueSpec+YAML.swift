@@ -47,7 +47,7 @@ struct YAMLDocument {
         let empty = ValueSpec(.null, at: SourceLocation(file: file, line: 1, column: 1))
         let node: Node?
         do {
-            node = try Yams.compose(yaml: text, .default, .default, .utf8)
+            node = try Yams.compose(yaml: text, .basic, .default, .utf8)
         } catch let error as YamlError {
             return YAMLDocument(
                 root: empty, errors: YAMLSyntaxProblem.errors(for: error, text: text, file: file), isInvalidYAML: true)
