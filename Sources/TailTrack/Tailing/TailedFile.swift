@@ -121,24 +121,25 @@ final class TailedFile {
                     readDue = true
                     return makeChunk()
                 }
-                if let plain = reader as? PlainFileReader, plain.lastReadWasShort {
-                    // A plain file that gave less than asked is at its end for now: no second
-                    // read to hear it (a write since is reported and read at a later step).
-                    reachedEnd = true
-                    plain.releaseBuffer()
-                    return makeChunk()
-                }
+                // A plain file that gave less than asked is at its end for now: no second read
+                // to hear it (a write since is reported and read at a later step).
+                if (reader as? PlainFileReader)?.lastReadWasShort == true { return endReached() }
             case .endOfData:
-                reachedEnd = true
-                gzipTruncated = false
-                (reader as? PlainFileReader)?.releaseBuffer()
-                return makeChunk()
+                return endReached()
             case .truncated:
                 reachedEnd = true
                 gzipTruncated = true
                 return makeChunk()
             }
         }
+    }
+
+    /// The file's current end was read: its read buffer goes back until the next read.
+    private func endReached() -> LineChunk? {
+        reachedEnd = true
+        gzipTruncated = false
+        (reader as? PlainFileReader)?.releaseBuffer()
+        return makeChunk()
     }
 
     /// Emits the unterminated last line: the file will not grow any more.
