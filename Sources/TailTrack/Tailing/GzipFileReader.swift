@@ -29,7 +29,8 @@ public final class GzipFileReader: LogFileReader {
         self.descriptor = fd
         self.stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         self.stream.initialize(to: z_stream())
-        self.input = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        self.input = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: Self.inputBytes + PlainFileReader.copyAlignment, alignment: PlainFileReader.copyAlignment)
         self.output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(4096, bufferBytes), alignment: 16)
         try startStream()
     }
@@ -140,16 +141,23 @@ public final class GzipFileReader: LogFileReader {
     }
 
     /// Reads the next compressed bytes into the input buffer; 0 at the current end of file.
+    /// Compressed bytes read at a time.
+    private static let inputBytes = 65_536
+
     private func fillInput() throws -> Int {
-        guard descriptor >= 0 else { throw TailError(path: path, operation: "read", detail: "the file is closed") }
+        guard descriptor >= 0, let base = input.baseAddress else {
+            throw TailError(path: path, operation: "read", detail: "the file is closed")
+        }
         while true {
-            let got = pread(descriptor, input.baseAddress, input.count, off_t(compressedOffset))
+            // At the same address modulo 64 as the file offset: see PlainFileReader.
+            let start = base + Int(compressedOffset % UInt64(PlainFileReader.copyAlignment))
+            let got = pread(descriptor, start, Self.inputBytes, off_t(compressedOffset))
             if got < 0 {
                 if errno == EINTR { continue }
                 throw TailError(path: path, operation: "read", errno: errno)
             }
             compressedOffset += UInt64(got)
-            stream.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.next_in = start.assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_in = uInt(got)
             return got
         }

@@ -159,7 +159,7 @@ final class TailedFile {
             print = fingerprint
         } else {
             // A short file with no newline at all, flushed at its end: its whole content.
-            let content = taken.bytes.prefix(FileFingerprint.headLimit)
+            let content = taken.bytes[(taken.lines.first?.start ?? 0)...].prefix(FileFingerprint.headLimit)
             print = FileFingerprint(
                 value: content.withUnsafeBytes { StableHasher.hash64(bytes: $0) }, length: content.count)
             fingerprint = print

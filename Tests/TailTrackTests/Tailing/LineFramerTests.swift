@@ -111,4 +111,41 @@ import Testing
         #expect(result.skipped == 1)
         #expect(result.end == 31)
     }
+
+    /// A file read in large blocks from odd offsets: every read lands at an address congruent
+    /// to its file offset modulo 64, and so does every line copied into the chunk (the copies
+    /// run at full speed), while the lines themselves come out exactly as written.
+    @Test func largeBlocksAreCopiedAtAlignedAddressesAndLinesAreIntact() throws {
+        let directory = try TemporaryDirectory()
+        let lines = (0..<3000).map { "line \($0) " + String(repeating: "x", count: $0 % 97) }
+        let text = lines.joined(separator: "\n") + "\n"
+        try directory.write("a.log", text)
+        let start = UInt64(lines[0].utf8.count + 1 + lines[1].utf8.count + 1)
+        let reader = try PlainFileReader(path: directory.file("a.log"), offset: start, bufferBytes: 10_007)
+        var framer = LineFramer(maxLineBytes: 1000, startingAt: start)
+        var framed: [String] = []
+        var misalignedReads = 0
+        var misalignedLines = 0
+        while case .bytes = try reader.read(
+            maxBytes: 10_007,
+            { block in
+                let address = UInt(bitPattern: block.baseAddress)
+                if address % 64 != UInt(framer.offset % 64) { misalignedReads += 1 }
+                framer.append(block)
+            })
+        {
+            guard let chunk = framer.takeChunk() else { continue }
+            chunk.bytes.withUnsafeBufferPointer { buffer in
+                for span in chunk.lines {
+                    let address = UInt(bitPattern: buffer.baseAddress) + UInt(span.start)
+                    if address % 64 != UInt(span.fileOffset % 64) { misalignedLines += 1 }
+                    framed.append(String(decoding: buffer[span.start..<span.start + span.length], as: UTF8.self))
+                }
+            }
+        }
+        #expect(misalignedReads == 0)
+        #expect(framed == Array(lines.dropFirst(2)))
+        // Only the line carried over from one block to the next is assembled on its own.
+        #expect(misalignedLines < 40, "\(misalignedLines) of \(framed.count) lines copied misaligned")
+    }
 }
