@@ -32,6 +32,8 @@ struct RunCommand: AsyncParsableCommand {
         let agent = Agent(
             config: config, ruleSet: ruleSet, logger: logger, logLevel: level,
             notifier: SystemdNotifier(environment: environment))
+        // The config parser's and the command line's code is done with.
+        StartupCodePages.release()
         do {
             try await agent.run()
         } catch {

@@ -87,6 +87,7 @@ public final class MetricsService: Service, Sendable {
         }
         await tick()
         notifier.ready(status: statusLine())
+        StartupCodePages.release()
         var lastPing = ContinuousClock.now
         var lastStatus = ContinuousClock.now
         if notifier.watchdogInterval != nil { notifier.watchdog() }
