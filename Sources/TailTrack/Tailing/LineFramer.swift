@@ -135,7 +135,9 @@ public struct LineFramer: Sendable {
     public mutating func takeChunk() -> (bytes: [UInt8], lines: [LineSpan], endOffset: UInt64)? {
         guard hasChunk else { return nil }
         let result = (bytes: bytes, lines: lines, endOffset: endOffset)
-        let capacity = bytes.count
+        // The next chunk is usually about as large: with room to spare, its storage is
+        // allocated once and not grown (a copy) by its last block.
+        let capacity = bytes.count + bytes.count / 2
         bytes = []
         bytes.reserveCapacity(capacity)
         lines.removeAll(keepingCapacity: true)
