@@ -64,6 +64,35 @@ import Testing
         #expect(started.duration(to: .now) < .seconds(30))
     }
 
+    /// A thousand waits ended early by signals leave one timer running, not a thousand.
+    @Test func waitsEndedBySignalsShareTheirTimer() async {
+        let wakeup = Wakeup()
+        for _ in 0..<1000 {
+            async let waited: Void = wakeup.wait(upTo: .seconds(60))
+            // The first wait arms the timer; the others find it running.
+            while wakeup.runningTimers == 0 { await Task.yield() }
+            wakeup.signal()
+            await waited
+        }
+        #expect(wakeup.runningTimers == 1)
+    }
+
+    /// A wait that relies on an earlier timer still lasts its own timeout when that timer
+    /// fires first.
+    @Test func aWaitLastsItsOwnTimeoutWhenAnEarlierTimerFiresFirst() async {
+        let wakeup = Wakeup()
+        // Arms a 100 ms timer, then ends at once.
+        async let first: Void = wakeup.wait(upTo: .milliseconds(100))
+        while wakeup.runningTimers == 0 { await Task.yield() }
+        wakeup.signal()
+        await first
+        let started = ContinuousClock.now
+        await wakeup.wait(upTo: .milliseconds(400))
+        let waited = started.duration(to: .now)
+        #expect(waited >= .milliseconds(400))
+        #expect(waited < .seconds(30))
+    }
+
     @Test func tooManyWrittenFilesBecomeAScan() {
         let wakeup = Wakeup()
         wakeup.signal(written: Set((0...DirectoryChange.maximumNamed).map { "/f\($0).log" }))
