@@ -26,6 +26,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Skip the end-to-end and idle passes (stages and baselines only).") var stagesOnly = false
     @Flag(help: "Skip the .gz file and its passes.") var noGzip = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @Option(
+        help: ArgumentHelp(
+            "Run this executable as the agent instead of this one (another build, or a wrapper under a profiler).",
+            valueName: "PATH"))
+    var agent: String?
 
     func run() async throws {
         var options = Benchmark.Options()
@@ -40,7 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.manySeconds = manySeconds
         options.directory = directory
         options.gzip = !noGzip
-        options.agentExecutable = stagesOnly ? nil : Self.ownExecutable()
+        options.agentExecutable = stagesOnly ? nil : agent ?? Self.ownExecutable()
         let benchmark = Benchmark(options: options) { Output.err("bench: \($0)") }
         do {
             let report = try await benchmark.run()
