@@ -78,7 +78,7 @@ public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
 
     /// True when the file at `path` starts with the gzip magic bytes.
     public static func isGzip(path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = FollowedFileOpen.descriptor(path: path)
         guard fd >= 0 else { return false }
         defer { _ = Glibc.close(fd) }
         var magic: (UInt8, UInt8) = (0, 0)

@@ -23,7 +23,7 @@ public final class GzipFileReader: LogFileReader {
 
     /// Opens `path` read-only at uncompressed offset 0.
     public init(path: String, bufferBytes: Int = 262_144) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = FollowedFileOpen.descriptor(path: path)
         guard fd >= 0 else { throw TailError(path: path, operation: "open", errno: errno) }
         self.path = path
         self.descriptor = fd

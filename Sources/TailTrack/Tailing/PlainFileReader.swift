@@ -26,7 +26,7 @@ public final class PlainFileReader: LogFileReader {
 
     /// Opens `path` read-only, positioned at `offset`.
     public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = FollowedFileOpen.descriptor(path: path)
         guard fd >= 0 else { throw TailError(path: path, operation: "open", errno: errno) }
         self.path = path
         self.offset = offset
