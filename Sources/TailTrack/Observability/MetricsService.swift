@@ -90,10 +90,19 @@ public final class MetricsService: Service, Sendable {
         StartupCodePages.release()
         var lastPing = ContinuousClock.now
         var lastStatus = ContinuousClock.now
+        var lastRelease = ContinuousClock.now
+        var releasedAfterStart = false
         if notifier.watchdogInterval != nil { notifier.watchdog() }
         while (try? await Task.sleep(for: interval)) != nil, !Task.isShuttingDownGracefully {
             let alive = await tick()
             let now = ContinuousClock.now
+            // Once more a second after READY (the first requests' set-up ran by then: ~4 MB),
+            // then every minute, so that a long-running agent holds the code it still runs.
+            if lastRelease.duration(to: now) >= (releasedAfterStart ? StartupCodePages.interval : .seconds(1)) {
+                StartupCodePages.release()
+                lastRelease = now
+                releasedAfterStart = true
+            }
             if let watchdog = notifier.watchdogInterval, alive, lastPing.duration(to: now) >= watchdog - interval {
                 notifier.watchdog()
                 lastPing = now
