@@ -12,7 +12,7 @@ final class Wakeup: Sendable {
         var written = Set<String>()
         var waiter: CheckedContinuation<Void, Never>?
         var generation = 0
-        /// When the last wait that started ends at the latest.
+        /// When the wait in progress ends at the latest (`nil` between waits).
         var deadline: ContinuousClock.Instant?
         /// When the timers that are running fire (one or two at a time).
         var timers: [ContinuousClock.Instant] = []
@@ -85,7 +85,11 @@ final class Wakeup: Sendable {
         } onCancel: {
             self.release(started.generation)
         }
-        state.withLock { $0.signalled = false }
+        state.withLock { state in
+            state.signalled = false
+            // Over: a timer firing before the next wait has nothing to end or re-arm for.
+            if state.deadline == deadline { state.deadline = nil }
+        }
     }
 
     /// Timers running now (for tests: they stay few however many waits end early).
