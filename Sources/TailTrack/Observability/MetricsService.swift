@@ -90,18 +90,16 @@ public final class MetricsService: Service, Sendable {
         StartupCodePages.release()
         var lastPing = ContinuousClock.now
         var lastStatus = ContinuousClock.now
-        var lastRelease = ContinuousClock.now
-        var releasedAfterStart = false
+        // Once more a second after READY (the first requests' set-up ran by then: ~4 MB),
+        // then every minute, so that a long-running agent holds the code it still runs.
+        var nextRelease = ContinuousClock.now + .seconds(1)
         if notifier.watchdogInterval != nil { notifier.watchdog() }
         while (try? await Task.sleep(for: interval)) != nil, !Task.isShuttingDownGracefully {
             let alive = await tick()
             let now = ContinuousClock.now
-            // Once more a second after READY (the first requests' set-up ran by then: ~4 MB),
-            // then every minute, so that a long-running agent holds the code it still runs.
-            if lastRelease.duration(to: now) >= (releasedAfterStart ? StartupCodePages.interval : .seconds(1)) {
+            if now >= nextRelease {
                 StartupCodePages.release()
-                lastRelease = now
-                releasedAfterStart = true
+                nextRelease = now + StartupCodePages.interval
             }
             if let watchdog = notifier.watchdogInterval, alive, lastPing.duration(to: now) >= watchdog - interval {
                 notifier.watchdog()

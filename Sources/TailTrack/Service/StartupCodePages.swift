@@ -30,7 +30,7 @@ public enum StartupCodePages {
     /// mappings were released (0 when `/proc/self/maps` cannot be read).
     @discardableResult
     public static func release() -> Int {
-        guard let maps = readMaps() else { return 0 }
+        guard case .success(let maps) = ConfigFile.read("/proc/self/maps") else { return 0 }
         var released = 0
         for mapping in codeMappings(in: maps) {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
@@ -58,18 +58,4 @@ public enum StartupCodePages {
         return found
     }
 
-    private static func readMaps() -> String? {
-        let descriptor = open("/proc/self/maps", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var block = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let got = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else { break }
-            bytes.append(contentsOf: block[0..<got])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }
