@@ -1,4 +1,5 @@
 import ArgumentParser
+import TailTrack
 
 @main
 struct TailTrackCommand: AsyncParsableCommand {
@@ -15,6 +16,13 @@ struct TailTrackCommand: AsyncParsableCommand {
             DeadLettersCommand.self, BenchCommand.self,
         ]
     )
+
+    /// Limits malloc to one arena before any thread starts (``MallocArenas``), then runs
+    /// the command line.
+    static func main() async {
+        MallocArenas.limit()
+        await main(nil)
+    }
 }
 
 /// The `--config FILE` option every subcommand takes.

@@ -76,6 +76,9 @@ public final class MetricsService: Service, Sendable {
             await watch()
         } onGracefulShutdown: { [notifier] in
             notifier.stopping()
+            // Stopping runs code of its own (the drain, the last save): the pipeline's code
+            // is given back first, so the two are not resident together.
+            StartupCodePages.release()
         }
         await server?.close()
     }

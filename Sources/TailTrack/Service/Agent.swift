@@ -65,7 +65,13 @@ public struct Agent: Sendable {
             deliveryStats = { await batcher.statistics() }
         }
         let rules = RuleStage(ruleSet: ruleSet)
-        let tailer = Tailer(config: config, checkpoint: checkpoint, logger: logger) { (chunks: [LineChunk]) in
+        // Once the files are open, the code that only starting up ran (the service group, the
+        // HTTP client's set-up, the first scan) is given back before reading begins: otherwise
+        // it stays resident alongside the pipeline's code until READY, the agent's peak RSS.
+        let tailer = Tailer(
+            config: config, checkpoint: checkpoint, logger: logger,
+            sourcesOpened: { StartupCodePages.release() }
+        ) { (chunks: [LineChunk]) in
             await sink.submit(chunks.map { rules.process($0) })
         }
         router.attach(tailer)

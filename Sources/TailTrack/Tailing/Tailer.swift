@@ -42,6 +42,7 @@ public final class Tailer: Sendable {
     private let checkpoint: CheckpointStore
     private let logger: Logger
     private let consumer: @Sendable ([LineChunk]) async -> Void
+    private let sourcesOpened: @Sendable () -> Void
     private let core: Mutex<TailerCore>
     private let wakeup = Wakeup()
     private let saving = Mutex(CheckpointSaveHealth())
@@ -58,14 +59,19 @@ public final class Tailer: Sendable {
 
     /// A tailer handing `consumer` the chunks of each step together, in file order: with
     /// many files written a line at a time, one hand-over per step instead of one per file.
+    /// `sourcesOpened` runs once, on the reading thread, after the first scan has opened every
+    /// source's files and before the first byte is read (the agent gives back its start-up
+    /// code pages there, before reading makes the pipeline's own code resident).
     public init(
         config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
+        sourcesOpened: @escaping @Sendable () -> Void = {},
         consumer: @escaping @Sendable ([LineChunk]) async -> Void
     ) {
         self.config = config
         self.checkpoint = checkpoint
         self.logger = logger
         self.consumer = consumer
+        self.sourcesOpened = sourcesOpened
         self.core = Mutex(TailerCore(config: config, checkpoint: checkpoint, logger: logger))
     }
 
@@ -111,13 +117,17 @@ public final class Tailer: Sendable {
                 let changes = wakeup.takeChanges()
                 let watched = watcher?.coversEverything == true
                 let step = try await pool.runIfActive {
-                    let step = self.core.withLock { core in
+                    let (step, opened) = self.core.withLock { core in
                         if changes.scan { core.requestScan() }
                         if !changes.written.isEmpty { core.noteWritten(changes.written, now: .now) }
                         let interval = self.scanInterval(
                             watched: watched, hasNonLiveFiles: core.hasNonLiveFiles, lastScan: core.lastScanDuration)
-                        return core.step(now: .now, readBudget: room, scanInterval: interval)
+                        // The first step only scans: the files are opened, nothing is read yet.
+                        let first = !core.firstScanDone
+                        let step = core.step(now: .now, readBudget: first ? 0 : room, scanInterval: interval)
+                        return (step, first && core.firstScanDone)
                     }
+                    if opened { self.sourcesOpened() }
                     do {
                         if try self.checkpoint.saveIfDue() {
                             self.saving.withLock { $0.succeeded(logger: self.logger) }
@@ -222,6 +232,12 @@ public final class Tailer: Sendable {
     /// Counts, and the files that are behind (the once-a-second snapshot's view).
     public func summary() async -> TailedFilesSummary {
         core.withLock { $0.summary() }
+    }
+
+    /// Bytes of lines handed out so far from the files followed now (a synchronous look, for
+    /// tests of what happened before the first read).
+    func emittedBytes() -> UInt64 {
+        core.withLock { $0.emittedBytes }
     }
 
     /// Whether the first scan is done: every source's files that exist are open.

@@ -45,3 +45,13 @@ import Testing
         return try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
     }
 }
+
+/// The agent's one malloc arena.
+@Suite struct MallocArenasTests {
+    @Test func glibcAcceptsTheLimit() {
+        #expect(MallocArenas.limit(to: 1))
+        // A limit of 0 is glibc's "no limit", which it also accepts: the test process goes
+        // back to its default.
+        #expect(MallocArenas.limit(to: 0))
+    }
+}

@@ -99,7 +99,9 @@ struct TailerHarness {
         directory: TemporaryDirectory, paths: [String], startAt: SourceSettings.StartAt = .beginning,
         paused: Bool = false,
         backfill: Bool = true,
-        tail: TailSettings = TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200))
+        tail: TailSettings = TailSettings(pollInterval: .milliseconds(20), partialLineTimeout: .milliseconds(200)),
+        sourcesOpened: @escaping @Sendable () -> Void = {},
+        onChunks: @escaping @Sendable ([LineChunk]) -> Void = { _ in }
     ) throws -> TailerHarness {
         let config = TailTrackConfig(
             file: "test.yml", tail: tail, stateDirectory: directory.file("state"),
@@ -112,8 +114,10 @@ struct TailerHarness {
         let store = try CheckpointStore(
             stateDirectory: config.stateDirectory, logger: logger, minimumSaveInterval: .zero)
         let collector = LineCollector()
-        let tailer = Tailer(config: config, checkpoint: store, logger: logger) { chunk in
-            await collector.receive(chunk)
+        let tailer = Tailer(config: config, checkpoint: store, logger: logger, sourcesOpened: sourcesOpened) {
+            (chunks: [LineChunk]) in
+            onChunks(chunks)
+            for chunk in chunks { await collector.receive(chunk) }
         }
         let task = Task {
             await collector.attach(tailer)

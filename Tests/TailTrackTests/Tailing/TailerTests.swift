@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import TailTrack
@@ -15,6 +16,36 @@ import Testing
         try directory.append("app.log", "5\r\n")
         #expect(await harness.collector.waitFor("appended lines") { $0 == numberedLines(1, 5) })
         try await harness.stop()
+    }
+
+    /// The agent gives back its start-up code in `sourcesOpened`: it must run once, after the
+    /// first scan and before any chunk is read.
+    @Test func sourcesOpenedRunsOnceBeforeAnythingIsRead() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", numbered(1, 3))
+        try directory.write("web.log", numbered(10, 2))
+        let events = Mutex<[String]>([])
+        let running = Mutex<Tailer?>(nil)
+        let harness = try TailerHarness.start(
+            directory: directory, paths: ["app.log", "web.log"],
+            sourcesOpened: {
+                // On the reading thread: both files open, none of their bytes read. (The
+                // harness hands back the tailer as it starts: wait for it, briefly.)
+                let deadline = ContinuousClock.now + .seconds(5)
+                while running.withLock({ $0 }) == nil, ContinuousClock.now < deadline { usleep(1000) }
+                let tailer = running.withLock { $0 }
+                events.withLock { $0.append("opened, \(tailer?.emittedBytes() ?? 99) bytes read") }
+            },
+            onChunks: { chunks in events.withLock { $0 += chunks.map { _ in "chunk" } } })
+        running.withLock { $0 = harness.tailer }
+        #expect(await harness.collector.waitFor("first lines") { $0.count == 5 })
+        try directory.append("app.log", numbered(4, 1))
+        #expect(await harness.collector.waitFor("appended line") { $0.count == 6 })
+        try await harness.stop()
+        let seen = events.withLock { $0 }
+        #expect(seen.first == "opened, 0 bytes read")
+        #expect(seen.filter { $0.hasPrefix("opened") }.count == 1)
+        #expect(seen.filter { $0 == "chunk" }.count >= 3)
     }
 
     @Test func startAtEndSkipsExistingLines() async throws {
