@@ -23,6 +23,15 @@ public final class PlainFileReader: LogFileReader {
     /// True when the last read returned fewer bytes than it asked for: the end of the file as
     /// it was then.
     public private(set) var lastReadWasShort = false
+    /// The file range the buffer holds now, from the last read or tail check (empty when
+    /// `heldEnd == heldStart`), at the buffer position congruent to `heldStart` modulo 64.
+    private var heldStart: UInt64 = 0
+    private var heldEnd: UInt64 = 0
+    /// True when the held bytes after ``offset`` were read ahead by a tail check and the
+    /// next read hands them out instead of reading again.
+    private var holdsReadAhead = false
+    /// True when that read-ahead got fewer bytes than it asked for (the file's end then).
+    private var readAheadWasShort = false
 
     /// Opens `path` read-only, positioned at `offset`.
     public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
@@ -43,22 +52,85 @@ public final class PlainFileReader: LogFileReader {
     public func releaseBuffer() {
         buffer?.deallocate()
         buffer = nil
+        forgetHeldBytes()
     }
 
     public func read(maxBytes: Int, _ consume: (UnsafeRawBufferPointer) -> Void) throws -> ReadOutcome {
-        let buffer =
-            self.buffer
-            ?? UnsafeMutableRawBufferPointer.allocate(
-                byteCount: bufferBytes + Self.copyAlignment, alignment: Self.copyAlignment)
-        self.buffer = buffer
+        if let buffer, holdsReadAhead, heldStart <= offset, offset < heldEnd {
+            // A tail check just read these bytes along with the window before them.
+            let available = Int(heldEnd - offset)
+            let count = min(available, maxBytes)
+            holdsReadAhead = count < available
+            lastReadWasShort = !holdsReadAhead && readAheadWasShort
+            let start = Int(heldStart % UInt64(Self.copyAlignment)) + Int(offset - heldStart)
+            offset += UInt64(count)
+            consume(UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]))
+            return .bytes(count)
+        }
+        holdsReadAhead = false
         let start = Int(offset % UInt64(Self.copyAlignment))
         let count = min(maxBytes, bufferBytes)
+        let buffer = allocatedBuffer(holding: start + count)
         let got = try readAt(offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<start + count]))
         lastReadWasShort = got < count
+        heldStart = offset
+        heldEnd = offset + UInt64(got)
         guard got > 0 else { return .endOfData }
         offset += UInt64(got)
         consume(UnsafeRawBufferPointer(rebasing: buffer[start..<start + got]))
         return .bytes(got)
+    }
+
+    /// ``FileIdentity/tailHash(of:before:)`` at `end`, read now; when `end` is at or before
+    /// ``offset``, the same `pread` also reads up to `readAhead` bytes past ``offset``, which
+    /// the next ``read(maxBytes:_:)`` hands out. A file written a line at a time then costs one
+    /// `pread` per write instead of two (the check that it was not truncated, and the read).
+    public func tailHash(before end: UInt64, readAhead: Int) throws -> UInt64? {
+        guard end > 0 else { return nil }
+        let start = end - min(UInt64(FileIdentity.tailWindow), end)
+        let window = Int(end - start)
+        var count = window
+        if readAhead > 0, end <= offset, offset - start <= UInt64(bufferBytes / 2) {
+            count = Int(offset - start) + min(readAhead, bufferBytes - Int(offset - start))
+        }
+        let position = Int(start % UInt64(Self.copyAlignment))
+        let buffer = allocatedBuffer(holding: position + count)
+        let got = try readAt(start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[position..<position + count]))
+        heldStart = start
+        heldEnd = start + UInt64(got)
+        holdsReadAhead = count > window && heldEnd > offset
+        readAheadWasShort = got < count
+        guard got >= window else { return nil }
+        return StableHasher.hash64(bytes: UnsafeRawBufferPointer(rebasing: buffer[position..<position + window]))
+    }
+
+    /// ``FileIdentity/tailHash(of:before:)`` at `end` from the bytes the buffer still holds
+    /// from the last read (as they were read), or `nil` when it does not hold them all.
+    public func heldTailHash(before end: UInt64) -> UInt64? {
+        guard let buffer, end > 0 else { return nil }
+        let start = end - min(UInt64(FileIdentity.tailWindow), end)
+        guard heldStart <= start, end <= heldEnd else { return nil }
+        let position = Int(heldStart % UInt64(Self.copyAlignment)) + Int(start - heldStart)
+        return StableHasher.hash64(
+            bytes: UnsafeRawBufferPointer(rebasing: buffer[position..<position + Int(end - start)]))
+    }
+
+    /// The read buffer, at least `bytes` long: a tail check of a file written a line at a time
+    /// needs a few KiB, not the 256 KiB of a full read (which would come from `brk` and go back
+    /// to it at every line).
+    private func allocatedBuffer(holding bytes: Int) -> UnsafeMutableRawBufferPointer {
+        if let buffer, buffer.count >= bytes { return buffer }
+        buffer?.deallocate()
+        let size = bytes >= bufferBytes ? bufferBytes + Self.copyAlignment : (bytes + 4095) & ~4095
+        let allocated = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: Self.copyAlignment)
+        buffer = allocated
+        return allocated
+    }
+
+    private func forgetHeldBytes() {
+        heldStart = 0
+        heldEnd = 0
+        holdsReadAhead = false
     }
 
     /// Reads start at the buffer address that is congruent to the file offset modulo this.
@@ -66,6 +138,7 @@ public final class PlainFileReader: LogFileReader {
 
     public func seek(to offset: UInt64) throws {
         self.offset = offset
+        holdsReadAhead = false
     }
 
     /// Reads the bytes at `position` without moving ``offset``; returns how many were read.
@@ -84,6 +157,7 @@ public final class PlainFileReader: LogFileReader {
     }
 
     public func close() {
+        forgetHeldBytes()
         if descriptor >= 0 {
             _ = Glibc.close(descriptor)
             descriptor = -1

@@ -22,6 +22,8 @@ final class TailedFile {
     let family: String
     /// How old the file is within its family (rotated siblings first).
     var age: RotatedSiblings.Age
+    /// The file's place in the order a step reads in (the tailer numbers its files).
+    var readOrder = 0
     var path: String
     var device: UInt64
     var inode: UInt64
@@ -138,8 +140,10 @@ final class TailedFile {
     private func endReached() -> LineChunk? {
         reachedEnd = true
         gzipTruncated = false
+        // The chunk first: its tail hash comes from the bytes the buffer still holds.
+        let chunk = makeChunk()
         (reader as? PlainFileReader)?.releaseBuffer()
-        return makeChunk()
+        return chunk
     }
 
     /// Emits the unterminated last line: the file will not grow any more.
@@ -166,7 +170,9 @@ final class TailedFile {
         }
         var hash: UInt64?
         if let plain = reader as? PlainFileReader {
-            hash = try? FileIdentity.tailHash(of: plain, before: taken.endOffset)
+            hash =
+                plain.heldTailHash(before: taken.endOffset)
+                ?? (try? FileIdentity.tailHash(of: plain, before: taken.endOffset))
         }
         pendingHashes.append((taken.endOffset, hash))
         emittedEnd = taken.endOffset

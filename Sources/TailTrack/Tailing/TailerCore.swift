@@ -18,7 +18,13 @@ final class TailerCore {
     private var scanSiblings: SiblingIndex?
     /// `rotated_dir` by source name.
     private let rotatedDirectories: [String: String?]
-    private(set) var files: [FileKey: TailedFile] = [:]
+    private(set) var files: [FileKey: TailedFile] = [:] {
+        didSet { readOrderValid = false }
+    }
+    /// Whether every file's ``TailedFile/readOrder`` is its place in the read order now:
+    /// cleared when a file comes or goes or a file's age changes (a rotation), which is rare,
+    /// so a step sorts its due files by one integer instead of comparing paths.
+    private var readOrderValid = false
     private var nextKey: UInt64 = 1
     private var liveByPath: [PathKey: FileKey] = [:]
     private var knownPaths = Set<PathKey>()
@@ -141,9 +147,8 @@ final class TailerCore {
         var budget = min(readBudget ?? stepBytes, stepBytes)
         var blockedFamilies = Set<PathKey>()
         // Only files with something to do: thousands of idle live files cost nothing here.
-        let ordered = dueKeys.union(nonLiveKeys).compactMap { files[$0] }.sorted {
-            ($0.source, $0.family, $0.age, $0.key.rawValue) < ($1.source, $1.family, $1.age, $1.key.rawValue)
-        }
+        updateReadOrder()
+        let ordered = dueKeys.union(nonLiveKeys).compactMap { files[$0] }.sorted { $0.readOrder < $1.readOrder }
         for file in ordered {
             let family = PathKey(source: file.source, path: file.family)
             if blockedFamilies.contains(family) { continue }
@@ -182,6 +187,17 @@ final class TailerCore {
         return StepResult(
             chunks: chunks, more: more, nextScanIn: nextScanIn,
             hasNonLiveFiles: hasNonLiveFiles, lastScanDuration: lastScanDuration)
+    }
+
+    /// Numbers every file in read order: by source, family, then oldest first (rotated
+    /// files before the live one), then by key. Sorts only after the files changed.
+    private func updateReadOrder() {
+        guard !readOrderValid else { return }
+        let sorted = files.values.sorted {
+            ($0.source, $0.family, $0.age, $0.key.rawValue) < ($1.source, $1.family, $1.age, $1.key.rawValue)
+        }
+        for (order, file) in sorted.enumerated() { file.readOrder = order }
+        readOrderValid = true
     }
 
     /// Logs lines the last read skipped as longer than `tail.max_line_bytes`: bad input is
@@ -337,6 +353,7 @@ final class TailerCore {
             file.inode = status.inode
             file.size = status.size
             file.age = sibling.age
+            readOrderValid = false
             setRole(file, .rotated)
             markDue(file)
             file.reachedEnd = false
@@ -550,7 +567,11 @@ final class TailerCore {
             let expected = file.pendingHashes.last?.tailHash
                 ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil)
         else { return false }
-        let current = try? FileIdentity.tailHash(of: plain, before: file.emittedEnd)
+        // It grew: the read that follows takes its new bytes from this same pread. Asking for
+        // more than it grew by makes the pread short, which tells the read it reached the end.
+        let grown = Int(clamping: status.size.subtractingClamped(plain.offset))
+        let current = try? plain.tailHash(
+            before: file.emittedEnd, readAhead: min(grown + 4096, config.tail.readBytes))
         return current != expected
     }
 
@@ -577,6 +598,7 @@ final class TailerCore {
                 file.inode = siblingStatus.inode
                 file.size = siblingStatus.size
                 file.age = sibling.age
+                readOrderValid = false
                 markDue(file)
                 file.reachedEnd = false
                 file.lastActivity = now
@@ -616,6 +638,7 @@ final class TailerCore {
             }) {
                 file.path = sibling.path
                 file.age = sibling.age
+                readOrderValid = false
             }
         }
         if let status { file.size = status.size }
