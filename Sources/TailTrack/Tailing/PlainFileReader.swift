@@ -32,6 +32,9 @@ public final class PlainFileReader: LogFileReader {
     private var holdsReadAhead = false
     /// True when that read-ahead got fewer bytes than it asked for (the file's end then).
     private var readAheadWasShort = false
+    /// The file's size as the last tail check's read-ahead found it (it came back short), or
+    /// `nil` when it did not tell.
+    public private(set) var sizeSeenByTailCheck: UInt64?
 
     /// Opens `path` read-only, positioned at `offset`.
     public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
@@ -68,6 +71,7 @@ public final class PlainFileReader: LogFileReader {
             return .bytes(count)
         }
         holdsReadAhead = false
+        sizeSeenByTailCheck = nil
         let start = Int(offset % UInt64(Self.copyAlignment))
         let count = min(maxBytes, bufferBytes)
         let buffer = allocatedBuffer(holding: start + count)
@@ -100,6 +104,7 @@ public final class PlainFileReader: LogFileReader {
         heldEnd = start + UInt64(got)
         holdsReadAhead = count > window && heldEnd > offset
         readAheadWasShort = got < count
+        sizeSeenByTailCheck = count > window && got >= window && got < count ? heldEnd : nil
         guard got >= window else { return nil }
         return StableHasher.hash64(bytes: UnsafeRawBufferPointer(rebasing: buffer[position..<position + window]))
     }
@@ -131,6 +136,7 @@ public final class PlainFileReader: LogFileReader {
         heldStart = 0
         heldEnd = 0
         holdsReadAhead = false
+        sizeSeenByTailCheck = nil
     }
 
     /// Reads start at the buffer address that is congruent to the file offset modulo this.

@@ -118,6 +118,7 @@ final class TailerCore {
                     continue
                 }
                 found = true
+                if refreshByTailCheck(file, now: now) { continue }
                 guard let status = try? file.reader.status() else { continue }
                 refreshLive(file, source: source, status: status, now: now)
             }
@@ -558,6 +559,27 @@ final class TailerCore {
             markDue(file)
         }
     }
+
+    /// ``refreshLive(_:source:status:now:)`` for a written file without its `fstat`: one
+    /// `pread` from just before what was handed out finds the bytes there unchanged and the
+    /// file's end within a few KiB (the read that follows takes the new bytes from it).
+    /// Returns false, having changed nothing, when that pread cannot tell: the file shrank or
+    /// was rewritten (the `fstat` path then handles the truncation), or grew by more.
+    private func refreshByTailCheck(_ file: TailedFile, now: ContinuousClock.Instant) -> Bool {
+        guard file.emittedEnd > 0, let plain = file.reader as? PlainFileReader,
+            let expected = file.pendingHashes.last?.tailHash
+                ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil),
+            (try? plain.tailHash(before: file.emittedEnd, readAhead: Self.tailCheckReadAhead)) == expected,
+            let size = plain.sizeSeenByTailCheck, size >= plain.offset
+        else { return false }
+        if size != file.size { file.lastActivity = now }
+        file.size = size
+        if size > plain.offset { markDue(file) }
+        return true
+    }
+
+    /// How far past the read position the tail check of a written file reads: a few lines.
+    static let tailCheckReadAhead = 4096
 
     /// True when the live file shrank below what was read, or the bytes just before the
     /// read position changed (truncated and rewritten past the old size between two looks).
