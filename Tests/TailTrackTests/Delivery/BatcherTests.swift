@@ -128,8 +128,15 @@ import TrackTestServer
         let batch = BatchSettings(
             maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 3, maxRequestsPerSecond: 1000)
         try await withBatcher(batch) { batcher, server, log, _ in
-            server.script(.delay(.milliseconds(300), then: .status(200)))
+            // The first request to arrive is held for a second: make it the one for offset 10
+            // (three connections may deliver three requests in any order), then send the rest.
+            server.script(.delay(.seconds(1), then: .status(200)))
             await batcher.submit(Fixture.chunk(endOffset: 10, [Fixture.operation(1)]))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while server.requestCount < 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            #expect(server.requestCount == 1)
             await batcher.submit(Fixture.chunk(endOffset: 20, [Fixture.operation(2)]))
             await batcher.submit(Fixture.chunk(endOffset: 30, [Fixture.operation(3)]))
             await log.wait(for: 1)
