@@ -228,10 +228,10 @@ final class TailerCore {
         return !file.isLive || wasClean
     }
 
-    /// Every followed file by path, then the unreadable matched paths.
     /// Bytes of lines handed out so far from the files followed now.
     var emittedBytes: UInt64 { files.values.reduce(0) { $0 + $1.emittedEnd } }
 
+    /// Every followed file by path, then the unreadable matched paths.
     func status() -> [TailedFileStatus] {
         let ordered = files.values.sorted { ($0.path, $0.key.rawValue) < ($1.path, $1.key.rawValue) }
         let followed = ordered.map { file in
