@@ -102,6 +102,11 @@ final class TailedFile {
     var checkpointKey: CheckpointKey { CheckpointKey(source: source, device: device, inode: inode) }
     var identity: FileIdentity { FileIdentity(device: device, inode: inode, fingerprint: fingerprint) }
     var isLive: Bool { role == .live }
+    /// The tail hash of the bytes before ``emittedEnd`` as they were read, when known: what a
+    /// check for truncation compares the file with.
+    var tailHashAtEmittedEnd: UInt64? {
+        pendingHashes.last?.tailHash ?? (emittedEnd == committed ? committedTailHash : nil)
+    }
     /// True when everything handed over is acknowledged.
     var fullyAcknowledged: Bool { committed >= emittedEnd }
 

@@ -567,8 +567,7 @@ final class TailerCore {
     /// was rewritten (the `fstat` path then handles the truncation), or grew by more.
     private func refreshByTailCheck(_ file: TailedFile, now: ContinuousClock.Instant) -> Bool {
         guard file.emittedEnd > 0, let plain = file.reader as? PlainFileReader,
-            let expected = file.pendingHashes.last?.tailHash
-                ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil),
+            let expected = file.tailHashAtEmittedEnd,
             (try? plain.tailHash(before: file.emittedEnd, readAhead: Self.tailCheckReadAhead)) == expected,
             let size = plain.sizeSeenByTailCheck, size >= plain.offset
         else { return false }
@@ -586,8 +585,7 @@ final class TailerCore {
     private func isTruncated(_ file: TailedFile, status: FileStatus, sizeChanged: Bool) -> Bool {
         if status.size < file.reader.offset { return true }
         guard sizeChanged, file.emittedEnd > 0, let plain = file.reader as? PlainFileReader,
-            let expected = file.pendingHashes.last?.tailHash
-                ?? (file.emittedEnd == file.committed ? file.committedTailHash : nil)
+            let expected = file.tailHashAtEmittedEnd
         else { return false }
         // It grew: the read that follows takes its new bytes from this same pread. Asking for
         // more than it grew by makes the pread short, which tells the read it reached the end.

@@ -18,6 +18,15 @@ import Testing
         return String(decoding: read, as: UTF8.self)
     }
 
+    /// A reader that has read ``firstPart``, all of the file so far.
+    private func readerAtTheEnd() throws -> (TemporaryDirectory, PlainFileReader) {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", firstPart)
+        let reader = try PlainFileReader(path: directory.file("app.log"))
+        #expect(try readAll(reader) == firstPart)
+        return (directory, reader)
+    }
+
     @Test func aTailCheckReadsTheNewBytesInTheSamePread() throws {
         let directory = try TemporaryDirectory()
         try directory.write("app.log", firstPart)
@@ -46,10 +55,7 @@ import Testing
     }
 
     @Test func aReadAheadLargerThanAReadIsHandedOutOverSeveralReads() throws {
-        let directory = try TemporaryDirectory()
-        try directory.write("app.log", firstPart)
-        let reader = try PlainFileReader(path: directory.file("app.log"))
-        #expect(try readAll(reader) == firstPart)
+        let (directory, reader) = try readerAtTheEnd()
         let end = UInt64(firstPart.utf8.count)
         try directory.append("app.log", "line 0031\nline 0032\n")
         #expect(try reader.tailHash(before: end, readAhead: 4096) != nil)
@@ -63,10 +69,7 @@ import Testing
     }
 
     @Test func aRewrittenFileFailsTheCheckAndIsReadAgain() throws {
-        let directory = try TemporaryDirectory()
-        try directory.write("app.log", firstPart)
-        let reader = try PlainFileReader(path: directory.file("app.log"))
-        #expect(try readAll(reader) == firstPart)
+        let (directory, reader) = try readerAtTheEnd()
         let end = UInt64(firstPart.utf8.count)
         let expected = try FileIdentity.tailHash(of: reader, before: end)
         // Truncated and rewritten past the old end (copytruncate, then a burst).
