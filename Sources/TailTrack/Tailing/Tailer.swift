@@ -104,8 +104,11 @@ public final class Tailer: Sendable {
                 for await chunks in steps {
                     if Task.isCancelled { break }
                     await consumer(chunks)
-                    queued.value.subtract(chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
-                    wakeup.signal()
+                    let (before, _) = queued.value.subtract(
+                        chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
+                    // Only a full queue makes the reading loop wait for room: otherwise it
+                    // is stepping or waiting for writes, and a wake-up would cost a step.
+                    if before >= Self.queueBytes { wakeup.signal() }
                 }
             }
             defer {
@@ -142,16 +145,11 @@ public final class Tailer: Sendable {
                     continuation.yield(step.chunks)
                 }
                 let full = queued.value.load(ordering: .relaxed) >= Self.queueBytes
-                if full || (step.chunks.isEmpty && !step.more) {
-                    let idleSince = ContinuousClock.now
+                // Nothing left to read now (what was read is queued): wait for writes, room,
+                // an acknowledgement or the next deadline rather than step again for nothing.
+                // (Writes to many files are gathered by the watcher: one wake-up covers them.)
+                if full || !step.more {
                     await wakeup.wait(upTo: waitTime(step, watcher: watcher))
-                    // Writes to many files arrive as a stream of wake-ups: gathering them for a
-                    // few milliseconds makes one step read them all (fewer steps, same data).
-                    // Not when the queue was full: then the wake-up means room, and reading waits.
-                    let awake = idleSince.duration(to: .now)
-                    if !full && awake < Self.gatherWrites {
-                        try? await Task.sleep(for: Self.gatherWrites - awake)
-                    }
                 }
             }
         }
@@ -191,9 +189,6 @@ public final class Tailer: Sendable {
 
     /// The longest gap between safety-net scans, however slow a scan is.
     static let longestRescanInterval = Duration.seconds(60)
-
-    /// Least time between two steps woken by events.
-    static let gatherWrites = Duration.milliseconds(20)
 
     /// With inotify covering every followed directory, the safety-net scan runs this rarely:
     /// the kernel reports every change that matters, and an idle agent costs nothing.

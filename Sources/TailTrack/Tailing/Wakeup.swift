@@ -29,6 +29,8 @@ final class Wakeup: Sendable {
                 if state.written.count + written.count > DirectoryChange.maximumNamed {
                     state.scanRequested = true
                     state.written = []
+                } else if state.written.isEmpty {
+                    state.written = written
                 } else {
                     state.written.formUnion(written)
                 }
