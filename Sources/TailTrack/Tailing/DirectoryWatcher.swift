@@ -209,6 +209,9 @@ private final class WatcherThread: Sendable {
             min(DirectoryChange.maximumNamed, change.modified.count + count / headerSize))
         buffer.withUnsafeBytes { raw in
             var position = 0
+            // The event before, when it named a written file: a file written several times in
+            // a row (or written and closed) gives one path, built once.
+            var previous: (watch: Int32, name: Range<Int>)?
             while position + headerSize <= count {
                 let watch = raw.loadUnaligned(fromByteOffset: position, as: Int32.self)
                 let mask = raw.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self)
@@ -220,10 +223,35 @@ private final class WatcherThread: Sendable {
                     change.modified.count < DirectoryChange.maximumNamed
                 else {
                     change.needsScan = true
+                    previous = nil
                     continue
                 }
                 let name = raw[nameStart..<position].prefix { $0 != 0 }
-                change.modified.insert(directory + "/" + String(decoding: name, as: UTF8.self))
+                let nameRange = name.startIndex..<name.endIndex
+                if let previous, previous.watch == watch,
+                    raw[previous.name].elementsEqual(raw[nameRange])
+                {
+                    continue
+                }
+                previous = (watch, nameRange)
+                change.modified.insert(Self.path(directory, UnsafeRawBufferPointer(rebasing: name)))
+            }
+        }
+    }
+}
+
+extension WatcherThread {
+    /// `directory/name` as one string, built with one allocation.
+    fileprivate static func path(_ directory: String, _ name: UnsafeRawBufferPointer) -> String {
+        var directory = directory
+        return directory.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 1 + name.count) { output in
+                _ = output.initialize(from: head)
+                output[head.count] = UInt8(ascii: "/")
+                if let source = name.baseAddress, let start = output.baseAddress {
+                    UnsafeMutableRawPointer(start + head.count + 1).copyMemory(from: source, byteCount: name.count)
+                }
+                return head.count + 1 + name.count
             }
         }
     }
