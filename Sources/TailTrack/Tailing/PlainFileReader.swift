@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Reads an uncompressed file with `pread` at an explicit offset into one reusable buffer.
 ///
@@ -48,12 +49,12 @@ public final class PlainFileReader: LogFileReader {
 
     deinit {
         close()
-        buffer?.deallocate()
+        if let buffer { ReadBufferPool.giveBack(buffer) }
     }
 
-    /// Frees the read buffer until the next read (the file's end was reached).
+    /// Gives the read buffer back until the next read (the file's end was reached).
     public func releaseBuffer() {
-        buffer?.deallocate()
+        if let buffer { ReadBufferPool.giveBack(buffer) }
         buffer = nil
         forgetHeldBytes()
     }
@@ -125,9 +126,9 @@ public final class PlainFileReader: LogFileReader {
     /// to it at every line).
     private func allocatedBuffer(holding bytes: Int) -> UnsafeMutableRawBufferPointer {
         if let buffer, buffer.count >= bytes { return buffer }
-        buffer?.deallocate()
+        if let buffer { ReadBufferPool.giveBack(buffer) }
         let size = bytes >= bufferBytes ? bufferBytes + Self.copyAlignment : (bytes + 4095) & ~4095
-        let allocated = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: Self.copyAlignment)
+        let allocated = ReadBufferPool.take(byteCount: size)
         buffer = allocated
         return allocated
     }
@@ -191,4 +192,46 @@ extension FileStatus {
         }
         return FileStatus(info)
     }
+}
+
+/// Small read buffers given back by readers that reached their file's end, for the next read
+/// to take: with thousands of files written a line at a time, every line would otherwise cost
+/// an aligned allocation and its free (the slowest kind in glibc, and a large one, which makes
+/// malloc consolidate its free lists each time). At most ``capacity`` are kept (1 MiB).
+enum ReadBufferPool {
+    /// The one size pooled: what a read of a few lines (or a tail check's read-ahead) needs.
+    static let pooledBytes = 8192
+    /// Most buffers kept: as many as files a step of many quiet files reads at once, a line
+    /// each (each holds its buffer from its tail check until its end is reached).
+    static let capacity = 128
+
+    /// A free buffer: owned by the pool alone while it is in there.
+    private struct Free: @unchecked Sendable {
+        var buffer: UnsafeMutableRawBufferPointer
+    }
+
+    private static let free = Mutex<[Free]>([])
+
+    /// A buffer of `byteCount` bytes aligned to ``PlainFileReader/copyAlignment``: a pooled
+    /// one when that size is pooled and one is free.
+    static func take(byteCount: Int) -> UnsafeMutableRawBufferPointer {
+        if byteCount == pooledBytes, let pooled = free.withLock({ $0.popLast() }) { return pooled.buffer }
+        return .allocate(byteCount: byteCount, alignment: PlainFileReader.copyAlignment)
+    }
+
+    /// Keeps `buffer` for a later ``take(byteCount:)``, or frees it.
+    static func giveBack(_ buffer: UnsafeMutableRawBufferPointer) {
+        if buffer.count == pooledBytes {
+            let kept = free.withLock { free in
+                guard free.count < capacity else { return false }
+                free.append(Free(buffer: buffer))
+                return true
+            }
+            if kept { return }
+        }
+        buffer.deallocate()
+    }
+
+    /// Buffers kept now (for tests).
+    static var count: Int { free.withLock { $0.count } }
 }

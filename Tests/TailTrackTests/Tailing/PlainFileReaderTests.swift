@@ -99,4 +99,33 @@ import Testing
         #expect(reader.heldTailHash(before: 300) == nil)
         reader.close()
     }
+
+    @Test func aReaderAtItsEndGivesItsBufferBackAndReadsOnCorrectly() throws {
+        let (directory, reader) = try readerAtTheEnd()
+        reader.releaseBuffer()
+        // Reads after the release take a buffer (pooled or new) and hand out the new bytes.
+        try directory.append("app.log", "line 0031\n")
+        #expect(try readAll(reader) == "line 0031\n")
+        reader.releaseBuffer()
+        try directory.append("app.log", "line 0032\n")
+        #expect(try readAll(reader) == "line 0032\n")
+        reader.close()
+    }
+
+    @Test func theBufferPoolHandsOutAlignedBuffersAndKeepsAtMostItsCapacity() {
+        let buffers = (0..<ReadBufferPool.capacity + 8).map { _ in
+            ReadBufferPool.take(byteCount: ReadBufferPool.pooledBytes)
+        }
+        for buffer in buffers {
+            #expect(buffer.count == ReadBufferPool.pooledBytes)
+            #expect(Int(bitPattern: buffer.baseAddress) % PlainFileReader.copyAlignment == 0)
+        }
+        for buffer in buffers { ReadBufferPool.giveBack(buffer) }
+        #expect(ReadBufferPool.count <= ReadBufferPool.capacity)
+        // Other sizes are not pooled.
+        let large = ReadBufferPool.take(byteCount: ReadBufferPool.pooledBytes * 2)
+        #expect(large.count == ReadBufferPool.pooledBytes * 2)
+        ReadBufferPool.giveBack(large)
+        #expect(ReadBufferPool.count <= ReadBufferPool.capacity)
+    }
 }
