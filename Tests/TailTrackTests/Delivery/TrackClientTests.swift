@@ -129,14 +129,18 @@ import TrackTestServer
         var settings = DeliveryFixture.trackSettings(url: server.url)
         settings.requestTimeout = .milliseconds(200)
         let client = try TrackClient(settings: settings, logger: DeliveryFixture.logger)
-        server.script(.delay(.seconds(2), then: .status(200)))
-        guard case .retryable(let error, nil) = await client.send(body: body([DeliveryFixture.operation(1)])) else {
-            Issue.record("expected a timeout")
+        // Far longer than the timeout: a machine that stalls the process for a second or two
+        // (a loaded CI runner) must not let the answer arrive first. Shutting the server down
+        // cancels the delayed answer.
+        server.script(.delay(.seconds(60), then: .status(200)))
+        let outcome = await client.send(body: body([DeliveryFixture.operation(1)]))
+        await client.shutdown()
+        try await server.shutdown()
+        guard case .retryable(let error, nil) = outcome else {
+            Issue.record("expected a timeout, got \(outcome)")
             return
         }
         #expect(error.code == .timeout)
-        await client.shutdown()
-        try await server.shutdown()
     }
 
     @Test func missingCredentialsAreRefusedAtInit() {

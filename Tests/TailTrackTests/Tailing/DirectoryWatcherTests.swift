@@ -25,16 +25,25 @@ import Testing
         }
     }
 
+    /// A watcher on `directory/*.log` that records what it hands over.
+    private func watching(_ directory: TemporaryDirectory, gatherMilliseconds: Int32) throws -> (
+        DirectoryWatcher, Changes
+    ) {
+        let changes = Changes()
+        let watcher = try #require(
+            DirectoryWatcher(
+                patterns: [directory.file("*.log")], logger: Logger(label: "test"),
+                gatherMilliseconds: gatherMilliseconds
+            ) { change in changes.received.withLock { $0.append(change) } })
+        return (watcher, changes)
+    }
+
     @Test func aBurstOfWritesToManyFilesIsOneChangeNamingThemAll() async throws {
         let directory = try TemporaryDirectory()
         let names = (0..<50).map { "f\($0).log" }
         for name in names + ["marker.log"] { try directory.write(name, "") }
-        let changes = Changes()
         // A long gather, so that the 50 writes surely fall inside it on a busy machine.
-        let watcher = try #require(
-            DirectoryWatcher(
-                patterns: [directory.file("*.log")], logger: Logger(label: "test"), gatherMilliseconds: 500
-            ) { change in changes.received.withLock { $0.append(change) } })
+        let (watcher, changes) = try watching(directory, gatherMilliseconds: 500)
         defer { watcher.stop() }
 
         for name in names { try directory.append(name, "a line\n") }
@@ -52,11 +61,7 @@ import Testing
 
     @Test func aCreatedFileAsksForAScan() async throws {
         let directory = try TemporaryDirectory()
-        let changes = Changes()
-        let watcher = try #require(
-            DirectoryWatcher(
-                patterns: [directory.file("*.log")], logger: Logger(label: "test"), gatherMilliseconds: 1
-            ) { change in changes.received.withLock { $0.append(change) } })
+        let (watcher, changes) = try watching(directory, gatherMilliseconds: 1)
         defer { watcher.stop() }
 
         try directory.write("new.log", "a line\n")
