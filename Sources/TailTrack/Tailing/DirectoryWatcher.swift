@@ -203,10 +203,6 @@ private final class WatcherThread: Sendable {
         let headerSize = MemoryLayout<inotify_event>.size
         let lost = UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)
         let writes = UInt32(IN_MODIFY | IN_CLOSE_WRITE)
-        // Room for every event of this read at once, rather than growing (and rehashing) the
-        // set step by step as a burst of writes is folded in.
-        change.modified.reserveCapacity(
-            min(DirectoryChange.maximumNamed, change.modified.count + count / headerSize))
         buffer.withUnsafeBytes { raw in
             var position = 0
             // The event before, when it named a written file: a file written several times in
