@@ -8,7 +8,8 @@ import NIOCore
 /// - Bounded: ``submit(_:)`` suspends while more than `batch.queue_bytes` are waiting or in
 ///   flight, which stops the tailer reading.
 /// - A body holds at most `batch.max_bytes` (all of it: `{"batch":[`, commas, `]}`); a partial
-///   one goes after `batch.flush_interval`. At most `batch.max_in_flight` requests at once and
+///   one goes after `batch.flush_interval`, or at once when the tailer has caught up after a
+///   backlog (``OperationChunk/endsBacklog``). At most `batch.max_in_flight` requests at once and
 ///   `batch.max_requests_per_second`.
 /// - An operation over Track's 32,000 bytes is dead-lettered and never sent. A 207 dead-letters
 ///   exactly the listed operations; a 400 or 413 splits the batch in halves until the bad
@@ -40,6 +41,9 @@ public actor Batcher: OperationSink {
     private var queuedBytes = 0
     private var inFlight = 0
     private var draining = false
+    /// A chunk that ended a backlog (``OperationChunk/endsBacklog``) is queued: what is
+    /// pending goes now, without waiting for `flush_interval`, until nothing is pending.
+    private var flushingBacklog = false
     private var stats = DeliveryStats()
     private var nextSendAt: ContinuousClock.Instant?
     private var credentialFailureLogged = false
@@ -214,6 +218,7 @@ public actor Batcher: OperationSink {
             pendingCount += operations.count
             queuedBytes += run.operationBytes
         }
+        if chunk.endsBacklog && pendingHead < pending.count { flushingBacklog = true }
         stats.operationsSubmitted += operations.count
         return acknowledgements
     }
@@ -270,7 +275,7 @@ public actor Batcher: OperationSink {
         else { return nil }
         let full = TrackBatchBody.size(operationBytes: pendingBytes, count: pendingCount) >= settings.maxBytes
         let due = clock.now() >= head.chunk.enqueuedAt + settings.flushInterval
-        guard full || due || draining else { return nil }
+        guard full || due || draining || flushingBacklog else { return nil }
         // Whole runs while they fit; the run where the body fills up is cut in two.
         var batch = Batch()
         var operationBytes = 0
@@ -302,6 +307,7 @@ public actor Batcher: OperationSink {
         if pendingHead == pending.count {
             pending.removeAll(keepingCapacity: true)
             pendingHead = 0
+            flushingBacklog = false
         } else if pendingHead > 1024, pendingHead * 2 > pending.count {
             pending.removeFirst(pendingHead)
             pendingHead = 0

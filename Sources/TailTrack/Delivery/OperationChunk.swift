@@ -44,6 +44,8 @@ public struct OperationChunk: Sendable {
     /// The operations, in line order, in one buffer.
     public var packed: PackedOperations
     public var rejected: [RejectedOperation]
+    /// From ``LineChunk/endsBacklog``: send what is queued now, not at `flush_interval`.
+    public var endsBacklog = false
 
     /// The operations one by one, each with its own bytes.
     public var operations: [EncodedOperation] { packed.operations }

@@ -198,7 +198,7 @@ public final class RuleEvaluator {
         listed = ListedOperations()
         linesSeen += chunk.lines.count
         operationsSeen += packed.count
-        return OperationChunk(
+        var operations = OperationChunk(
             source: chunk.source,
             path: chunk.path,
             file: chunk.file,
@@ -206,6 +206,8 @@ public final class RuleEvaluator {
             packed: packed,
             rejected: rejected
         )
+        operations.endsBacklog = chunk.endsBacklog
+        return operations
     }
 
     /// Runs the rules over one line, calling `emit` for each operation or rejection.

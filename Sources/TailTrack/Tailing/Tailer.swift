@@ -115,6 +115,8 @@ public final class Tailer: Sendable {
                 continuation.finish()
                 group.cancelAll()
             }
+            // An earlier step left data unread: the step that reads everything ends a backlog.
+            var behind = false
             while !Task.isCancelled {
                 let room = max(0, Self.queueBytes - queued.value.load(ordering: .relaxed))
                 let changes = wakeup.takeChanges()
@@ -140,9 +142,12 @@ public final class Tailer: Sendable {
                     }
                     return step
                 }
-                if !step.chunks.isEmpty {
-                    queued.value.add(step.chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
-                    continuation.yield(step.chunks)
+                var chunks = step.chunks
+                if behind, !step.more, !chunks.isEmpty { chunks[chunks.count - 1].endsBacklog = true }
+                behind = step.more
+                if !chunks.isEmpty {
+                    queued.value.add(chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
+                    continuation.yield(chunks)
                 }
                 let full = queued.value.load(ordering: .relaxed) >= Self.queueBytes
                 // Nothing left to read now (what was read is queued): wait for writes, room,

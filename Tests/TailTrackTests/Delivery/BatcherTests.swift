@@ -124,6 +124,31 @@ import TrackTestServer
         }
     }
 
+    /// The chunk that ends a backlog sends what is pending at once, long before the flush
+    /// interval; what comes after it waits for the interval again.
+    @Test func theEndOfABacklogIsSentWithoutWaitingForTheFlushInterval() async throws {
+        let batch = BatchSettings(flushInterval: .seconds(60), maxRequestsPerSecond: 1000)
+        try await withBatcher(batch) { batcher, server, log, _ in
+            let operations = (1...4).map { Fixture.operation($0) }
+            await batcher.submit(Fixture.chunk(endOffset: 20, Array(operations[0..<2])))
+            var last = Fixture.chunk(endOffset: 30, [operations[2]])
+            last.endsBacklog = true
+            await batcher.submit(last)
+            #expect(await server.waitForAccepted(count: 3, timeout: .seconds(5)))
+            #expect(server.requestCount == 1)
+            // One request held both chunks: one acknowledgement, at the later offset.
+            await log.wait(for: 1)
+            #expect(await log.offsets == [30])
+            await batcher.submit(Fixture.chunk(endOffset: 40, [operations[3]]))
+            // Bounded look for a request that must not come (the interval is a minute).
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.requestCount == 1)
+            #expect(await batcher.drain(timeout: .seconds(5)))
+            #expect(server.requestCount == 2)
+            #expect(server.accepted.map(\.bytes) == operations.map(\.bytes))
+        }
+    }
+
     @Test func acknowledgesInFileOrderWhenRequestsFinishOutOfOrder() async throws {
         let batch = BatchSettings(
             maxBytes: 132, flushInterval: .milliseconds(1), maxInFlight: 3, maxRequestsPerSecond: 1000)

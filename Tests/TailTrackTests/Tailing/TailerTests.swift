@@ -48,6 +48,28 @@ import Testing
         #expect(seen.filter { $0 == "chunk" }.count >= 3)
     }
 
+    /// A backlog larger than the read queue takes several steps; only the step that reads
+    /// the last of it marks its last chunk as ending a backlog (delivery flushes there). A
+    /// line written afterwards, read in one step, does not.
+    @Test func theChunkThatCatchesUpWithABacklogSaysSo() async throws {
+        let directory = try TemporaryDirectory()
+        let count = 40_000
+        try directory.write("app.log", numbered(1, count, prefix: String(repeating: "x", count: 40)))
+        let marks = Mutex<[Bool]>([])
+        let harness = try TailerHarness.start(
+            directory: directory, paths: ["app.log"],
+            onChunks: { chunks in marks.withLock { $0 += chunks.map(\.endsBacklog) } })
+        #expect(await harness.collector.waitFor("the backlog") { $0.count == count })
+        let backlog = marks.withLock { $0 }
+        #expect(backlog.count > 2)
+        #expect(backlog.last == true)
+        #expect(backlog.dropLast().allSatisfy { !$0 })
+        try directory.append("app.log", "one more\n")
+        #expect(await harness.collector.waitFor("the new line") { $0.last == "one more" })
+        #expect(marks.withLock { Array($0.dropFirst(backlog.count)) } == [false])
+        try await harness.stop()
+    }
+
     @Test func startAtEndSkipsExistingLines() async throws {
         let directory = try TemporaryDirectory()
         try directory.write("app.log", numbered(1, 3) + "partial")
