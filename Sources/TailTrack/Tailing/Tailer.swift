@@ -115,7 +115,10 @@ public final class Tailer: Sendable {
                 continuation.finish()
                 group.cancelAll()
             }
-            // An earlier step left data unread: the step that reads everything ends a backlog.
+            // A step read lines and left more unread (a backlog larger than the queue): the
+            // next step that reads to the end of every file ends the backlog. A step that read
+            // nothing (the first, which only scans; a full queue) changes nothing, so a small
+            // backlog at start is batched like any other lines.
             var behind = false
             while !Task.isCancelled {
                 let room = max(0, Self.queueBytes - queued.value.load(ordering: .relaxed))
@@ -143,8 +146,10 @@ public final class Tailer: Sendable {
                     return step
                 }
                 var chunks = step.chunks
-                if behind, !step.more, !chunks.isEmpty { chunks[chunks.count - 1].endsBacklog = true }
-                behind = step.more
+                if !chunks.isEmpty {
+                    if behind, !step.more { chunks[chunks.count - 1].endsBacklog = true }
+                    behind = step.more
+                }
                 if !chunks.isEmpty {
                     queued.value.add(chunks.reduce(0) { $0 + $1.bytes.count }, ordering: .relaxed)
                     continuation.yield(chunks)

@@ -50,11 +50,21 @@ import Testing
 
     /// A backlog larger than the read queue takes several steps; only the step that reads
     /// the last of it marks its last chunk as ending a backlog (delivery flushes there). A
-    /// line written afterwards, read in one step, does not.
+    /// line written afterwards, read in one step, does not; nor does a small file found at
+    /// start, read in one step.
     @Test func theChunkThatCatchesUpWithABacklogSaysSo() async throws {
         let directory = try TemporaryDirectory()
         let count = 40_000
         try directory.write("app.log", numbered(1, count, prefix: String(repeating: "x", count: 40)))
+        try directory.write("small.log", numbered(1, 3, prefix: "small"))
+        let small = Mutex<[Bool]>([])
+        let smallHarness = try TailerHarness.start(
+            directory: directory, paths: ["small.log"],
+            onChunks: { chunks in small.withLock { $0 += chunks.map(\.endsBacklog) } })
+        #expect(await smallHarness.collector.waitFor("the small file") { $0.count == 3 })
+        try await smallHarness.stop()
+        #expect(small.withLock { $0 } == [false])
+
         let marks = Mutex<[Bool]>([])
         let harness = try TailerHarness.start(
             directory: directory, paths: ["app.log"],
