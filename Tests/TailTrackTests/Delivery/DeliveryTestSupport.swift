@@ -95,13 +95,14 @@ struct DeliveryTempDirectory {
 /// Collects acknowledgements in the order they arrive.
 actor AcknowledgementLog {
     private(set) var entries: [(FileKey, UInt64)] = []
-    private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+    private var waiters: [(id: Int, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var nextWaiter = 0
 
     func record(_ file: FileKey, _ offset: UInt64) {
         entries.append((file, offset))
-        let ready = waiters.filter { $0.0 <= entries.count }
-        waiters.removeAll { $0.0 <= entries.count }
-        for (_, waiter) in ready { waiter.resume() }
+        let ready = waiters.filter { $0.count <= entries.count }
+        waiters.removeAll { $0.count <= entries.count }
+        for waiter in ready { waiter.continuation.resume() }
     }
 
     /// The acknowledgements of each call, for a batcher that hands them over together.
@@ -114,10 +115,24 @@ actor AcknowledgementLog {
 
     var offsets: [UInt64] { entries.map(\.1) }
 
-    /// Waits until `count` acknowledgements arrived.
-    func wait(for count: Int) async {
+    /// Waits until `count` acknowledgements arrived, or `timeout` passed (the test's own
+    /// expectations on ``offsets`` then fail and say what came, instead of the run hanging:
+    /// acknowledgements of one file that fall due together arrive as one).
+    func wait(for count: Int, timeout: Duration = .seconds(10)) async {
         if entries.count >= count { return }
-        await withCheckedContinuation { waiters.append((count, $0)) }
+        let id = nextWaiter
+        nextWaiter += 1
+        let expiry = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.expire(id)
+        }
+        await withCheckedContinuation { waiters.append((id, count, $0)) }
+        expiry.cancel()
+    }
+
+    private func expire(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume()
     }
 }
 
