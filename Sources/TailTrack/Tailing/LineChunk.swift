@@ -49,9 +49,9 @@ public struct LineChunk: Sendable {
     public var endOffset: UInt64
     /// Set on the last chunk of the step in which the tailer caught up after a backlog: an
     /// earlier step read lines and left more unread (more than the read queue holds), and this
-    /// one read every file to its end. Delivery sends
-    /// what it holds at once instead of waiting for `batch.flush_interval`, so the end of a
-    /// catch-up arrives without that delay; lines written a few at a time never set it.
+    /// one read every file to its end. Delivery sends what it holds at once instead of waiting
+    /// for `batch.flush_interval`, so the end of a catch-up arrives without that delay; lines
+    /// written a few at a time never set it.
     public var endsBacklog = false
 
     public init(
