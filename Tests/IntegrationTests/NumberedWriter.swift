@@ -106,6 +106,13 @@ struct DeliveredOutput {
     }
     /// Numbers delivered more than once with different ids (the first few).
     var conflicting: [Int] { Array(ids.filter { $0.value.count > 1 }.keys.sorted().prefix(20)) }
+    /// For a failure's message: how many numbers came with more than one id, and the ids of
+    /// the first few (an id tells which file identity and offset a copy was read under).
+    var conflictReport: String {
+        let conflicts = ids.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
+        let first = conflicts.prefix(5).map { "\($0.key): \($0.value.sorted())" }
+        return "\(conflicts.count) numbers; \(first.joined(separator: ", "))"
+    }
     /// Numbers delivered more than once (with any ids).
     var duplicated: [Int] { copies.filter { $0.value > 1 }.keys.sorted() }
 }

@@ -17,6 +17,10 @@ final class Scenario {
     var logs: String { environment.logs }
     var log: String { environment.logs + "/app.log" }
     var delivered: DeliveredOutput { DeliveredOutput(path: environment.output) }
+    /// The saved positions as the daemon left them, for a failure's message.
+    var positions: String {
+        (try? String(contentsOfFile: environment.positions, encoding: .utf8)) ?? "(none)"
+    }
 
     /// Kills the daemon and removes the directory (call in `defer`).
     func cleanUp() {
@@ -58,7 +62,10 @@ final class Scenario {
         #expect(output.missing(written) == [], "lines never delivered", sourceLocation: sourceLocation)
         #expect(
             output.unexpected(written) == [], "lines delivered that were never written", sourceLocation: sourceLocation)
-        #expect(output.conflicting == [], "lines delivered twice with different ids", sourceLocation: sourceLocation)
+        #expect(
+            output.conflicting == [],
+            "lines delivered twice with different ids: \(output.conflictReport); positions:\n\(positions); log:\n\(daemon.stderr.suffix(6000))",
+            sourceLocation: sourceLocation)
         if !allowDuplicates {
             #expect(output.duplicated == [], "lines delivered twice", sourceLocation: sourceLocation)
         }
