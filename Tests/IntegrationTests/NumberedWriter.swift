@@ -107,7 +107,8 @@ struct DeliveredOutput {
     /// Numbers delivered more than once with different ids (the first few).
     var conflicting: [Int] { Array(ids.filter { $0.value.count > 1 }.keys.sorted().prefix(20)) }
     /// For a failure's message: how many numbers came with more than one id, and the ids of
-    /// the first few (an id tells which file identity and offset a copy was read under).
+    /// the first few. `OperationID.make` with a saved fingerprint and the line's offset gives
+    /// back one of them: that tells which file identity each copy was read under.
     var conflictReport: String {
         let conflicts = ids.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
         let first = conflicts.prefix(5).map { "\($0.key): \($0.value.sorted())" }
