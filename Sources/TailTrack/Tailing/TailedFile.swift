@@ -64,6 +64,11 @@ final class TailedFile {
     var lastActivity: ContinuousClock.Instant
     /// True when nothing more will be read (end reached, partial line flushed).
     var finished = false
+    /// The first bytes of a .gz followed from its start before its first line could be read
+    /// (found while logrotate was still compressing it): its fingerprint is computed from
+    /// them as they are read, exactly as ``FileIdentity/fingerprint(ofPath:)`` would, so that
+    /// its lines get the ids a later read of the same file gives them. `nil` when not needed.
+    private var head: [UInt8]?
 
     init(
         key: FileKey, source: String, family: String, age: RotatedSiblings.Age, path: String,
@@ -88,6 +93,7 @@ final class TailedFile {
         self.committedTailHash = tailHash
         self.size = status.size
         self.lastActivity = now
+        if fingerprint == nil, reader.isCompressed, reader.offset == 0 { head = [] }
         noteBehind()
     }
 
@@ -118,7 +124,10 @@ final class TailedFile {
         }
         readDue = false
         while true {
-            let outcome = try reader.read(maxBytes: readBytes) { self.framer.append($0) }
+            let outcome = try reader.read(maxBytes: readBytes) { block in
+                if self.head != nil { self.noteHead(block) }
+                self.framer.append(block)
+            }
             switch outcome {
             case .bytes:
                 lastActivity = now
@@ -138,6 +147,21 @@ final class TailedFile {
                 gzipTruncated = true
                 return makeChunk()
             }
+        }
+    }
+
+    /// Keeps a .gz's first bytes until its fingerprint can be computed from them.
+    private func noteHead(_ block: UnsafeRawBufferPointer) {
+        guard var bytes = head, fingerprint == nil else {
+            head = nil
+            return
+        }
+        head = nil
+        bytes.append(contentsOf: block.prefix(FileFingerprint.headLimit - bytes.count))
+        if let computed = bytes.withUnsafeBytes({ FileFingerprint.compute(head: $0) }) {
+            fingerprint = computed
+        } else {
+            head = bytes
         }
     }
 
