@@ -22,6 +22,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Of those, files written to during the many-files pass.") var activeFiles = 100
     @Option(help: "Lines a second appended to each active file.") var writesPerSecond = 10
     @Option(help: "Seconds the many-files pass measures.") var manySeconds = 10.0
+    @Option(help: "Seconds the stalled-endpoint pass appends to its log (0 skips it).") var stalledSeconds = 15.0
+    @Option(help: "MB (10^6 bytes) a second appended during the stalled-endpoint pass.")
+    var stalledMbPerSecond = 16.0
     @Option(help: ArgumentHelp("Keep the generated files in this folder.", valueName: "DIR")) var directory: String?
     @Flag(help: "Skip the end-to-end and idle passes (stages and baselines only).") var stagesOnly = false
     @Flag(help: "Skip the .gz file and its passes.") var noGzip = false
@@ -43,6 +46,8 @@ struct BenchCommand: AsyncParsableCommand {
         options.activeFiles = activeFiles
         options.manyWritesPerSecond = max(1, writesPerSecond)
         options.manySeconds = manySeconds
+        options.stalledSeconds = stalledSeconds
+        options.stalledBytesPerSecond = max(1, Int(stalledMbPerSecond * 1e6))
         options.directory = directory
         options.gzip = !noGzip
         options.agentExecutable = stagesOnly ? nil : agent ?? Self.ownExecutable()

@@ -8,7 +8,8 @@ import Testing
         let directory = try CLITemporaryDirectory()
         let result = try CLIRun.tailtrack([
             "bench", "--lines", "4000", "--idle-files", "5", "--idle-seconds", "1", "--many-files", "40",
-            "--active-files", "4", "--many-seconds", "1", "--directory", directory.path("work"), "--json",
+            "--active-files", "4", "--many-seconds", "1", "--stalled-seconds", "2", "--stalled-mb-per-second", "1",
+            "--directory", directory.path("work"), "--json",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(
@@ -38,5 +39,16 @@ import Testing
         #expect(written == 4 * 10, "10 rounds (10 a second for 1 s) of 4 lines: \(many)")
         #expect(many["operations_delivered"] as? Int == written, "\(many)")
         #expect((many["cpu_percent"] as? Double).map { $0 >= 0 } == true)
+
+        // 2 s at 1 MB/s: 40 appends (20 a second) of 500 lines of 100 bytes; a quarter match.
+        let stalled = try #require(report["stalled"] as? [String: Any])
+        #expect(stalled["lines_written"] as? Int == 20_000, "\(stalled)")
+        #expect(stalled["bytes_written"] as? Int == 2_000_000, "\(stalled)")
+        #expect(stalled["operations_expected"] as? Int == 5_000, "\(stalled)")
+        // Nothing was answered during the stall, then each operation arrived once.
+        #expect(stalled["operations_delivered"] as? Int == 5_000, "\(stalled)")
+        #expect((stalled["unanswered_requests"] as? Int ?? 0) >= 1, "\(stalled)")
+        #expect((stalled["peak_rss_bytes"] as? Int ?? 0) > 0, "\(stalled)")
+        #expect((stalled["second_half_rss_bytes"] as? Int ?? 0) > 0, "\(stalled)")
     }
 }

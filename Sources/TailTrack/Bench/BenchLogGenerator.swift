@@ -49,13 +49,7 @@ public struct BenchLogGenerator: Sendable {
         var index = 0
         while index < lines {
             let count = min(blockLines, lines - index)
-            block.withUnsafeMutableBytes { buffer in
-                for line in 0..<count {
-                    let target = UnsafeMutableRawBufferPointer(
-                        rebasing: buffer[(line * lineBytes)..<((line + 1) * lineBytes)])
-                    fill(target, index: index + line)
-                }
-            }
+            block.withUnsafeMutableBytes { fill($0, from: index, count: count) }
             let used = count * lineBytes
             try block.withUnsafeBytes { buffer throws in
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<used])
@@ -65,6 +59,16 @@ public struct BenchLogGenerator: Sendable {
             index += count
         }
         try compressor?.finish()
+    }
+
+    /// Writes lines `index..<index+count` one after another from the start of `buffer`, which
+    /// holds at least `count` × ``lineBytes`` bytes.
+    func fill(_ buffer: UnsafeMutableRawBufferPointer, from index: Int, count: Int) {
+        for line in 0..<count {
+            fill(
+                UnsafeMutableRawBufferPointer(rebasing: buffer[(line * lineBytes)..<((line + 1) * lineBytes)]),
+                index: index + line)
+        }
     }
 
     /// Writes line `index` (padded to ``lineBytes``, newline last) into `target`.

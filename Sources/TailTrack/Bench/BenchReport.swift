@@ -167,6 +167,42 @@ public struct BenchReport: Sendable, Codable {
         }
     }
 
+    /// Memory of the agent following a growing log while the endpoint answers nothing, and
+    /// its catch-up once the endpoint answers again.
+    public struct Stalled: Sendable, Codable {
+        /// How long the log grew with the endpoint stalled.
+        public var seconds: Double
+        public var bytesWritten: Int
+        public var linesWritten: Int
+        /// The agent's CPU over the stall.
+        public var cpuSeconds: Double
+        /// `VmHWM` at the end of the stall, start-up included.
+        public var peakRSSBytes: Int
+        /// Largest `VmRSS` sampled in the first and in the second half of the stall: memory
+        /// that grew with the log would show as a second half larger than the first.
+        public var firstHalfRSSBytes: Int
+        public var secondHalfRSSBytes: Int
+        /// Requests the sink read and never answered, and the operations in them (resends
+        /// after timeouts included).
+        public var unansweredRequests: Int
+        public var unansweredOperations: Int
+        /// Matching lines written: the operations that must arrive after the stall.
+        public var operationsExpected: Int
+        /// Operations the sink answered for after the stall, a second after the last expected
+        /// one arrived (more than expected means some arrived twice).
+        public var operationsDelivered: Int
+        /// From the sink answering again to the last expected operation.
+        public var recoverySeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case seconds, bytesWritten = "bytes_written", linesWritten = "lines_written", cpuSeconds = "cpu_seconds"
+            case peakRSSBytes = "peak_rss_bytes", firstHalfRSSBytes = "first_half_rss_bytes"
+            case secondHalfRSSBytes = "second_half_rss_bytes", unansweredRequests = "unanswered_requests"
+            case unansweredOperations = "unanswered_operations", operationsExpected = "operations_expected"
+            case operationsDelivered = "operations_delivered", recoverySeconds = "recovery_seconds"
+        }
+    }
+
     public var workload: Workload
     /// Each stage alone, in this process.
     public var stages: [Figure] = []
@@ -176,11 +212,12 @@ public struct BenchReport: Sendable, Codable {
     public var endToEnd: [Figure] = []
     public var idle: Idle?
     public var manyFiles: ManyFiles?
+    public var stalled: Stalled?
     /// CPU seconds the sink (this process) used during the end-to-end runs.
     public var sinkCPUSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
-        case workload, stages, baselines, endToEnd = "end_to_end", idle, manyFiles = "many_files"
+        case workload, stages, baselines, endToEnd = "end_to_end", idle, manyFiles = "many_files", stalled
         case sinkCPUSeconds = "sink_cpu_seconds"
     }
 
@@ -240,6 +277,17 @@ public struct BenchReport: Sendable, Codable {
                         + "%d lines written, %d operations delivered",
                     many.files, many.active, many.writesPerSecond, many.seconds, many.cpuSeconds, many.cpuPercent,
                     many.peakRSSBytes.map(Self.megabytes) ?? "?", many.linesWritten, many.operationsDelivered))
+        }
+        if let stalled {
+            out.append(
+                String(
+                    format: "stalled endpoint: log grew %@ in %.1f s, nothing answered: peak RSS %@ (largest RSS "
+                        + "%@ in the first half, %@ in the second), %.3f CPU s; %d requests (%d operations) "
+                        + "left unanswered; answering again: %d of %d operations in %.1f s",
+                    Self.megabytes(stalled.bytesWritten), stalled.seconds, Self.megabytes(stalled.peakRSSBytes),
+                    Self.megabytes(stalled.firstHalfRSSBytes), Self.megabytes(stalled.secondHalfRSSBytes),
+                    stalled.cpuSeconds, stalled.unansweredRequests, stalled.unansweredOperations,
+                    stalled.operationsDelivered, stalled.operationsExpected, stalled.recoverySeconds))
         }
         return out.joined(separator: "\n")
     }

@@ -6,6 +6,11 @@ import Synchronization
 /// A lean Track v2 stand-in on 127.0.0.1 for the benchmark: answers `POST /api/v2/batch` with
 /// 200 and counts the operations in each body, noting when an expected total is reached.
 ///
+/// While ``isStalled`` it plays an endpoint that hangs: it reads every request and answers
+/// none, counting them apart (``Counts/unansweredRequests``), so the agent's requests time out
+/// and its queue fills; operations count only in answered requests, so after a stall the
+/// counts say what the agent delivered, each operation once.
+///
 /// It does not validate operations (the test server in Tests/ does): it scans each body once,
 /// as it streams in, for the objects directly inside `batch`, so the sink costs the machine
 /// as little as possible while the agent is measured.
@@ -17,6 +22,10 @@ public final class BenchSink: Sendable {
         public var bodyBytes = 0
         /// Requests that were not `POST /api/v2/batch` (answered 404).
         public var otherRequests = 0
+        /// Requests read while stalled and never answered.
+        public var unansweredRequests = 0
+        /// Operations in those requests.
+        public var unansweredOperations = 0
     }
 
     private let group: MultiThreadedEventLoopGroup
@@ -27,6 +36,7 @@ public final class BenchSink: Sendable {
         var counts = Counts()
         var target: Int?
         var reachedAt: ContinuousClock.Instant?
+        var stalled = false
     }
 
     public init() {
@@ -67,6 +77,7 @@ public final class BenchSink: Sendable {
     public var counts: Counts { state.withLock { $0.counts } }
 
     /// Clears the counts and sets the operation count whose arrival time ``reachedAt`` reports.
+    /// The sink answers again if it was stalled.
     public func reset(expecting target: Int) {
         state.withLock {
             $0 = SinkState(target: target)
@@ -74,14 +85,28 @@ public final class BenchSink: Sendable {
         }
     }
 
+    /// Whether requests are read and left unanswered, like an endpoint that hangs. Setting it
+    /// to `false` answers the requests that come after; the ones held stay unanswered (the
+    /// agent times them out and sends them again).
+    public var isStalled: Bool {
+        get { state.withLock { $0.stalled } }
+        set { state.withLock { $0.stalled = newValue } }
+    }
+
     /// When the operation count first reached the target given to ``reset(expecting:)``.
     public var reachedAt: ContinuousClock.Instant? { state.withLock { $0.reachedAt } }
 
-    func record(operations: Int, bodyBytes: Int, batch: Bool) {
+    /// Counts a request that has been read whole; `false` when it is to be left unanswered.
+    func record(operations: Int, bodyBytes: Int, batch: Bool) -> Bool {
         state.withLock {
+            if $0.stalled {
+                $0.counts.unansweredRequests += 1
+                $0.counts.unansweredOperations += operations
+                return false
+            }
             guard batch else {
                 $0.counts.otherRequests += 1
-                return
+                return true
             }
             $0.counts.requests += 1
             $0.counts.operations += operations
@@ -89,6 +114,7 @@ public final class BenchSink: Sendable {
             if $0.reachedAt == nil, let target = $0.target, $0.counts.operations >= target {
                 $0.reachedAt = .now
             }
+            return true
         }
     }
 }
@@ -186,8 +212,9 @@ final class BenchSinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 buffer.withUnsafeReadableBytes { counter.feed($0) }
             }
         case .end:
-            sink.record(operations: counter.operations, bodyBytes: bodyBytes, batch: isBatch)
-            respond(context: context, status: isBatch ? .ok : .notFound)
+            if sink.record(operations: counter.operations, bodyBytes: bodyBytes, batch: isBatch) {
+                respond(context: context, status: isBatch ? .ok : .notFound)
+            }
         }
     }
 

@@ -23,6 +23,10 @@ public struct Benchmark: Sendable {
         public var activeFiles = 100
         public var manyWritesPerSecond = 10
         public var manySeconds = 10.0
+        /// Seconds the stalled-endpoint pass appends to its log; 0 skips it.
+        public var stalledSeconds = 15.0
+        /// Bytes a second appended during the stalled-endpoint pass.
+        public var stalledBytesPerSecond = 16_000_000
         /// Longest wait for an end-to-end run.
         public var timeout: Duration = .seconds(600)
 
@@ -144,6 +148,13 @@ public struct Benchmark: Sendable {
                         writesPerSecond: options.manyWritesPerSecond, directory: directory + "/many/logs",
                         stateDirectory: workload.stateDirectory)
                     report.manyFiles = try await pass.run(executable: executable, sink: sink, progress: progress)
+                }
+                if options.stalledSeconds > 0 {
+                    let pass = StalledEndpointPass(
+                        seconds: options.stalledSeconds, bytesPerSecond: options.stalledBytesPerSecond,
+                        generator: generator, directory: directory + "/stalled/logs",
+                        stateDirectory: workload.stateDirectory)
+                    report.stalled = try await pass.run(executable: executable, sink: sink, progress: progress)
                 }
             } catch {
                 try? await sink.shutdown()

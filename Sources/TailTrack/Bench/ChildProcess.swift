@@ -69,6 +69,11 @@ final class ChildProcess {
         ProcFile.peakRSSBytes(status: "/proc/\(pid)/status")
     }
 
+    /// The child's resident set now (`VmRSS`), bytes.
+    var rssBytesNow: Int? {
+        ProcFile.kilobytes("VmRSS:", status: "/proc/\(pid)/status").map { $0 * 1024 }
+    }
+
     /// The child's CPU seconds so far, from `/proc/PID/stat` (utime + stime).
     var cpuSecondsSoFar: Double? {
         guard let stat = ProcFile.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
@@ -114,10 +119,14 @@ enum ProcFile {
 
     /// The peak resident set (`VmHWM`) in a /proc status file, bytes.
     static func peakRSSBytes(status path: String) -> Int? {
+        kilobytes("VmHWM:", status: path).map { $0 * 1024 }
+    }
+
+    /// A `kB` field of a /proc status file (`VmRSS:`, `RssAnon:`, …), in kB.
+    static func kilobytes(_ field: String, status path: String) -> Int? {
         guard let status = read(path) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let digits = line.dropFirst("VmHWM:".count).filter(\.isNumber)
-            return Int(digits).map { $0 * 1024 }
+        for line in status.split(separator: "\n") where line.hasPrefix(field) {
+            return Int(line.dropFirst(field.count).filter(\.isNumber))
         }
         return nil
     }
