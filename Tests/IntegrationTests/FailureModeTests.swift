@@ -252,6 +252,38 @@ struct FailureModeTests {
         scenario.finish()
     }
 
+    /// Row 13, the open-file limit: under systemd a service's soft limit is 1,024
+    /// descriptors, and each followed file holds one. Started with 200 as its hard limit
+    /// (`prlimit`), the daemon follows 136 of 300 files (the limit less its reserve), saves
+    /// their positions and says so once, instead of failing every open, every save and every
+    /// socket. Restarted with room, it reads the other files, and nothing twice.
+    @Test func moreFilesThanTheOpenFileLimit() throws {
+        let scenario = try Scenario("nofile")
+        defer { scenario.cleanUp() }
+        try scenario.environment.writeConfig(paths: [scenario.logs + "/*.log"])
+        for index in 0..<300 { try scenario.writer.append(2, to: scenario.logs + "/f\(index).log") }
+        scenario.daemon.launcher = ["/usr/bin/prlimit", "--nofile=200:200", "--"]
+        try scenario.daemon.start()
+        let positions = scenario.environment.positions
+        let followed = eventually(timeout: .seconds(60)) {
+            scenario.delivered.lines == 136 * 2 && savedEntries(positions) == 136
+        }
+        #expect(
+            followed,
+            "\(scenario.delivered.lines) lines delivered, \(savedEntries(positions)) positions saved; \(scenario.daemon.stderr.suffix(3000))"
+        )
+        let log = scenario.daemon.stderr
+        #expect(
+            log.components(separatedBy: "than the open-file limit lets the agent follow").count == 2,
+            "\(log.suffix(3000))")
+        #expect(!log.contains("Too many open files"), "\(log.suffix(3000))")
+
+        #expect(scenario.daemon.terminate() == 0)
+        scenario.daemon.launcher = []
+        try scenario.daemon.start()
+        scenario.finish(allowDuplicates: false)
+    }
+
     /// Row 13, the inotify limits: the daemon runs in a user namespace of its own whose
     /// inotify limits are lowered (`/proc/sys/user/max_inotify_*` are per namespace, so the
     /// machine's own limits are untouched). With one watch for two directories, or no inotify

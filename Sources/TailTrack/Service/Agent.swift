@@ -36,6 +36,14 @@ public struct Agent: Sendable {
 
     /// Runs until SIGTERM or SIGINT (or until the task is cancelled), then saves positions.
     public func run() async throws {
+        // Each followed file holds a descriptor: systemd's soft limit of 1024 would cap the
+        // agent near a thousand files, far below what the hard limit allows.
+        let limit = OpenFileLimit.raiseToHardLimit()
+        if limit.after != limit.before {
+            logger.debug(
+                "Raised the open-file limit to the hard limit",
+                metadata: ["limit.before": "\(limit.before)", "limit.after": "\(limit.after)"])
+        }
         let checkpoint = try CheckpointStore(stateDirectory: config.stateDirectory, logger: logger)
         let router = AcknowledgementRouter()
         let acknowledge: @Sendable (FileKey, UInt64) async -> Void = { file, offset in

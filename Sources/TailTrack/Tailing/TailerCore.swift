@@ -28,9 +28,15 @@ final class TailerCore {
     private var nextKey: UInt64 = 1
     private var liveByPath: [PathKey: FileKey] = [:]
     private var knownPaths = Set<PathKey>()
-    /// Matched paths that could not be opened (permissions, a file briefly mode 000): what
-    /// was found there and why.
+    /// Matched paths that could not be opened (permissions, a file briefly mode 000, the
+    /// open-file limit): what was found there and why.
     private var unreadable: [PathKey: (status: FileStatus, error: String)] = [:]
+    /// Most files followed at once, so that descriptors stay free for positions, sockets and
+    /// inotify (``OpenFileLimit``). Past it, matched files wait, as unreadable, for a scan that
+    /// finds room. Settable for tests.
+    var maxFollowedFiles = OpenFileLimit.followedFileBudget(limit: OpenFileLimit.current)
+    /// Matched paths left unfollowed by ``maxFollowedFiles``.
+    private var overLimit = Set<PathKey>()
     /// The followed files that are behind, kept by the files themselves.
     private let behindKeys = FileKeySet()
     private(set) var firstScanDone = false
@@ -122,7 +128,14 @@ final class TailerCore {
                 guard let status = try? file.reader.status() else { continue }
                 refreshLive(file, source: source, status: status, now: now)
             }
-            if !found { scanRequested = true }
+            // A write to a matched file that cannot be opened changes nothing a scan would see
+            // (a change of mode comes as an attribute event, which asks for one): thousands of
+            // such files being written must not make scans run back to back.
+            if !found,
+                !config.sources.contains(where: { unreadable[PathKey(source: $0.name, path: path)] != nil })
+            {
+                scanRequested = true
+            }
         }
     }
 
@@ -412,6 +425,12 @@ final class TailerCore {
                 live.insert(path)
                 scanLive(source: source, path: path, status: status, initial: initial, now: now)
             }
+            // Unreadable paths that are no longer matched (deleted, renamed away) are no longer
+            // reported.
+            for key in unreadable.keys where key.source == source.name && !live.contains(key.path) {
+                unreadable.removeValue(forKey: key)
+                overLimit.remove(key)
+            }
             for family in saved.sorted() where !live.contains(family) {
                 // Renamed while the agent was down and not recreated yet: its saved files are
                 // among the siblings.
@@ -440,6 +459,10 @@ final class TailerCore {
             if !file.reader.isCompressed ? status.size > file.reader.offset : file.gzipTruncated {
                 markDue(file)
             }
+        }
+        if limitWarned && overLimit.isEmpty {
+            limitWarned = false
+            logger.info("Every matched file is followed again", metadata: ["files.followed": "\(files.count)"])
         }
         firstScanDone = true
     }
@@ -527,6 +550,10 @@ final class TailerCore {
             resumeFamily(source: source, path: path, status: status, now: now)
             return
         }
+        // No room to follow it: its rotated siblings are looked at once it can be followed
+        // (looking at them now, for each of thousands of such paths, made every scan list
+        // the directory once per path).
+        guard !refuseOverLimit(pathKey, status: status) else { return }
         if knownPaths.contains(pathKey) {
             adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
         } else {
@@ -948,6 +975,7 @@ final class TailerCore {
         source: SourceSettings, path: String, status: FileStatus, offset: UInt64?, now: ContinuousClock.Instant
     ) {
         let pathKey = PathKey(source: source.name, path: path)
+        guard !refuseOverLimit(pathKey, status: status) else { return }
         knownPaths.insert(pathKey)
         let reader: PlainFileReader
         let openStatus: FileStatus
@@ -970,7 +998,7 @@ final class TailerCore {
             }
             return
         }
-        if unreadable.removeValue(forKey: pathKey) != nil {
+        if unreadable.removeValue(forKey: pathKey) != nil, overLimit.remove(pathKey) == nil {
             logger.info("A matched file that could not be opened is now followed", metadata: ["file.path": "\(path)"])
         }
         // Another file than the one the scan saw (rotated in between): the one it saw is now a
@@ -982,6 +1010,34 @@ final class TailerCore {
             fingerprint: try? FileIdentity.fingerprint(of: reader), reader: reader, offset: start, role: .live, now: now
         )
         liveByPath[pathKey] = file.key
+    }
+
+    private var limitWarned = false
+
+    /// True, having noted the path as unreadable, when ``maxFollowedFiles`` files are followed
+    /// already. Warns once until every matched file is followed again: one line for the
+    /// condition, not one per file.
+    private func refuseOverLimit(_ pathKey: PathKey, status: FileStatus) -> Bool {
+        guard files.count >= maxFollowedFiles else { return false }
+        overLimit.insert(pathKey)
+        unreadable[pathKey] = (
+            status,
+            "not followed: \(maxFollowedFiles) files are followed already, as many as the open-file limit "
+                + "(RLIMIT_NOFILE \(OpenFileLimit.current == Int.max ? "unlimited" : "\(OpenFileLimit.current)")) leaves room for"
+        )
+        if !limitWarned {
+            limitWarned = true
+            logger.warning(
+                """
+                More files match than the open-file limit lets the agent follow; the rest are not read until \
+                followed files are released or the limit is raised (LimitNOFILE= in the service unit)
+                """,
+                metadata: [
+                    "files.followed": "\(files.count)", "files.limit": "\(maxFollowedFiles)",
+                    "file.path": "\(pathKey.path)",
+                ])
+        }
+        return true
     }
 
     @discardableResult

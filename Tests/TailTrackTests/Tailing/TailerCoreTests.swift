@@ -25,7 +25,9 @@ import Testing
         return lines
     }
 
-    private func makeCore(_ directory: TemporaryDirectory, glob: String = "app.log") throws -> TailerCore {
+    private func makeCore(
+        _ directory: TemporaryDirectory, glob: String = "app.log", logger: Logger = Logger(label: "test")
+    ) throws -> TailerCore {
         let config = TailTrackConfig(
             file: "test.yml", tail: TailSettings(pollInterval: .milliseconds(20)),
             stateDirectory: directory.file("state"),
@@ -34,7 +36,6 @@ import Testing
                     name: "app", paths: [directory.file(glob)], startAt: .beginning,
                     location: SourceLocation(file: "test.yml", line: 1))
             ])
-        let logger = Logger(label: "test")
         let store = try CheckpointStore(
             stateDirectory: config.stateDirectory, logger: logger, minimumSaveInterval: .zero)
         return TailerCore(config: config, checkpoint: store, logger: logger)
@@ -109,5 +110,49 @@ import Testing
         #expect(core.summary().behind.map(\.path) == [directory.file("f3.log")])
         for chunk in chunks { core.acknowledge(file: chunk.file, offset: chunk.endOffset) }
         #expect(core.summary().behind.isEmpty)
+    }
+
+    /// Past the open-file budget, matched files wait as unreadable, with one warning for all of
+    /// them (not one per file); once there is room, the next scan follows them from their
+    /// first line, and the agent says every file is followed again.
+    @Test func filesPastTheOpenFileBudgetWaitAndAreReadOnceThereIsRoom() throws {
+        let directory = try TemporaryDirectory()
+        for index in 0..<5 { try directory.write("f\(index).log", numbered(index * 10, 2)) }
+        let logs = CapturedLogs()
+        let core = try makeCore(directory, glob: "*.log", logger: logs.logger())
+        core.maxFollowedFiles = 3
+        #expect(read(core, lines: 6) == numberedLines(0, 2) + numberedLines(10, 2) + numberedLines(20, 2))
+        #expect(core.summary().followed == 3)
+        #expect(core.summary().unreadable == 2)
+        #expect(
+            core.status().filter { $0.state == TailedFileStatus.unreadable }.map(\.path) == [
+                directory.file("f3.log"), directory.file("f4.log"),
+            ])
+        // Written while waiting: read with the rest once followed.
+        try directory.append("f4.log", numbered(42, 1))
+        core.noteWritten([directory.file("f4.log")], now: .now)
+        let warnings = logs.rendered().filter { $0.contains("open-file limit") }
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("\"files.limit\": 3") == true, "\(warnings)")
+
+        core.maxFollowedFiles = 10
+        #expect(read(core, lines: 5) == numberedLines(30, 2) + numberedLines(40, 3))
+        #expect(core.summary().followed == 5)
+        #expect(core.summary().unreadable == 0)
+        #expect(logs.messages(at: .info).contains("Every matched file is followed again"))
+        #expect(logs.messages(at: .warning).filter { $0.contains("Cannot open a matched file") }.isEmpty)
+    }
+
+    /// The budget leaves a quarter of the open-file limit (64 to 256 descriptors) for
+    /// positions, sockets and inotify; the agent raises its soft limit to the hard one.
+    @Test func openFileBudgetKeepsAReserve() {
+        #expect(OpenFileLimit.followedFileBudget(limit: 1024) == 768)
+        #expect(OpenFileLimit.followedFileBudget(limit: 200) == 136)
+        #expect(OpenFileLimit.followedFileBudget(limit: 524_288) == 524_032)
+        #expect(OpenFileLimit.followedFileBudget(limit: 10) == 1)
+        OpenFileLimit.raiseToHardLimit()
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        #expect(limit.rlim_cur == limit.rlim_max)
     }
 }
