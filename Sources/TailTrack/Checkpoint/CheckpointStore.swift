@@ -39,8 +39,8 @@ public final class CheckpointStore: Sendable {
     private let minimumSaveInterval: Duration
     private let state: Mutex<State>
     /// Serialises saves, so that two never race on the temporary file; holds the content
-    /// buffer, reused from save to save (a 2 MB state saved every second would otherwise
-    /// fault in fresh pages each time).
+    /// buffer, reused from save to save (a state saved every second would otherwise fault in
+    /// fresh pages each time) unless the state is large enough for the journal.
     private let saving = Mutex<[UInt8]>([])
 
     private struct State {
@@ -317,6 +317,11 @@ public final class CheckpointStore: Sendable {
             state.journalBytes = 0
             state.journalStarted = nil
             state.needsFullSave = false
+        }
+        if buffer.count >= Self.journalThreshold {
+            // A state this large is rewritten whole at most once a minute (the journal takes
+            // the saves between): holding megabytes for that would be memory per followed file.
+            buffer = []
         }
     }
 
