@@ -133,7 +133,7 @@ import Testing
             "Type=notify", "WatchdogSec=30s", "Restart=on-failure", "User=tailtrack", "SupplementaryGroups=adm",
             "StateDirectory=tailtrack", "ProtectSystem=strict", "ProtectHome=yes", "NoNewPrivileges=yes",
             "PrivateTmp=yes", "ReadOnlyPaths=/var/log", "LoadCredential=api_key:/etc/tailtrack/api_key",
-            "ExecReload=/bin/kill -HUP $MAINPID",
+            "ExecReload=/bin/kill -HUP $MAINPID", "LimitNOFILE=1024:524288",
             "ExecStartPre=/usr/bin/tailtrack check --config /etc/tailtrack/tailtrack.yml",
         ] {
             #expect(unit.contains("\n" + line + "\n"), "\(line) missing")
