@@ -1013,6 +1013,8 @@ final class TailerCore {
     }
 
     private var limitWarned = false
+    /// Why a path past ``maxFollowedFiles`` is not followed, as ``status()`` keeps it.
+    private var overLimitReason: String?
 
     /// True, having noted the path as unreadable, when ``maxFollowedFiles`` files are followed
     /// already. Warns once until every matched file is followed again: one line for the
@@ -1020,11 +1022,14 @@ final class TailerCore {
     private func refuseOverLimit(_ pathKey: PathKey, status: FileStatus) -> Bool {
         guard files.count >= maxFollowedFiles else { return false }
         overLimit.insert(pathKey)
-        unreadable[pathKey] = (
-            status,
-            "not followed: \(maxFollowedFiles) files are followed already, as many as the open-file limit "
-                + "(RLIMIT_NOFILE \(OpenFileLimit.current == Int.max ? "unlimited" : "\(OpenFileLimit.current)")) leaves room for"
-        )
+        // The same text for every such path: made once, not at each of thousands of refusals
+        // a scan makes.
+        let reason =
+            overLimitReason
+            ?? "not followed: \(maxFollowedFiles) files are followed already, as many as the open-file limit "
+            + "(RLIMIT_NOFILE \(OpenFileLimit.current == Int.max ? "unlimited" : "\(OpenFileLimit.current)")) leaves room for"
+        overLimitReason = reason
+        unreadable[pathKey] = (status, reason)
         if !limitWarned {
             limitWarned = true
             logger.warning(
