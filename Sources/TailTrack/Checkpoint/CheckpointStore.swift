@@ -77,28 +77,54 @@ public final class CheckpointStore: Sendable {
         /// The file content for every entry, encoding only the entries changed since the last
         /// call. Entries are written in the dictionary's order (stable within a process):
         /// sorting thousands of paths at every save would cost more than the save.
+        ///
+        /// A state large enough for the journal is rewritten whole at most once a minute, so
+        /// keeping every entry's line for that would cost memory per followed file (about 200
+        /// bytes each) to save a few milliseconds a minute: its lines are encoded and dropped.
         mutating func content(into body: inout [UInt8]) {
+            // At least 128 bytes an entry: a state read at start is judged before its first save.
+            let keepLines = max(fullBytes, stored.count * 128) < CheckpointStore.journalThreshold
             body.removeAll(keepingCapacity: true)
-            body.reserveCapacity(64 + stored.count * 200)
+            body.reserveCapacity(64 + stored.count * 256)
             body.append(contentsOf: CheckpointStore.header(generation: generation))
             var remaining = stored.count
             // Walked by index, not `indices` (which holds a second reference to the storage and
             // makes the first write copy the whole dictionary).
             var index = stored.values.startIndex
             while index != stored.values.endIndex {
-                if stored.values[index].line == nil {
-                    stored.values[index].line = CheckpointStore.encodeLine(stored.values[index].entry)
+                if let line = stored.values[index].line {
+                    body.append(contentsOf: line)
+                    if !keepLines { stored.values[index].line = nil }
+                } else if keepLines {
+                    let line = CheckpointStore.encodeLine(stored.values[index].entry)
+                    body.append(contentsOf: line)
+                    stored.values[index].line = line
+                } else {
+                    // Straight into the content: no line of its own, even for a moment.
+                    var writer = JSONWriter(reservingCapacity: 0)
+                    swap(&writer.bytes, &body)
+                    CheckpointStore.encodeLine(stored.values[index].entry, into: &writer)
+                    swap(&writer.bytes, &body)
                 }
-                if let line = stored.values[index].line { body.append(contentsOf: line) }
                 remaining -= 1
                 body.append(contentsOf: remaining == 0 ? CheckpointStore.lastSeparator : CheckpointStore.separator)
                 stored.values.formIndex(after: &index)
+            }
+            if keepLines && body.count >= CheckpointStore.journalThreshold {
+                // Grown past the threshold since the last save (the first save, at start).
+                index = stored.values.startIndex
+                while index != stored.values.endIndex {
+                    stored.values[index].line = nil
+                    stored.values.formIndex(after: &index)
+                }
             }
             CheckpointStore.seal(&body)
         }
 
         /// The journal lines for what changed since the last save (after a header line when
-        /// the journal starts afresh), encoding changed entries once for the next full save too.
+        /// the journal starts afresh). Lines are not kept: the state is large (see
+        /// ``content(into:)``) and an entry that changed once usually changes again before the
+        /// next full rewrite.
         mutating func journalRecords(into body: inout [UInt8]) {
             body.removeAll(keepingCapacity: true)
             if journalBytes == 0 {
@@ -106,15 +132,20 @@ public final class CheckpointStore: Sendable {
                     Array("{\"journal_of_generation\":\(generation)}".utf8), to: &body)
             }
             for key in changed {
-                guard var item = stored[key] else { continue }
-                let line = item.line ?? CheckpointStore.encodeLine(item.entry)
-                item.line = line
-                stored[key] = item
-                CheckpointStore.appendJournalLine(line, to: &body)
+                guard let item = stored[key] else { continue }
+                CheckpointStore.appendJournalLine(item.line ?? CheckpointStore.encodeLine(item.entry), to: &body)
             }
             for key in removed where stored[key] == nil {
                 CheckpointStore.appendJournalLine(CheckpointStore.encodeRemoval(key), to: &body)
             }
+        }
+
+        /// Forgets the changes just saved. Their sets keep their storage only while small: the
+        /// first save after start lists every entry, and keeping room for 10,000 keys for the
+        /// few that change a second would be memory per followed file.
+        mutating func clearChanges() {
+            changed.removeAll(keepingCapacity: changed.count <= 1024)
+            removed.removeAll(keepingCapacity: removed.count <= 1024)
         }
 
         /// Whether the next save may append to the journal instead of rewriting everything.
@@ -237,8 +268,7 @@ public final class CheckpointStore: Sendable {
             let journal = state.withLock { state in
                 guard state.journalWorthwhile(now: .now) else { return false }
                 state.journalRecords(into: &buffer)
-                state.changed.removeAll(keepingCapacity: true)
-                state.removed.removeAll(keepingCapacity: true)
+                state.clearChanges()
                 state.dirty = false
                 state.lastSave = .now
                 return true
@@ -295,8 +325,7 @@ public final class CheckpointStore: Sendable {
             state.content(into: &buffer)
             // In the same lock as the content: a change made while the file is written stays
             // listed for the next save.
-            state.changed.removeAll(keepingCapacity: true)
-            state.removed.removeAll(keepingCapacity: true)
+            state.clearChanges()
         }
         do {
             try write(buffer)
@@ -428,7 +457,14 @@ public final class CheckpointStore: Sendable {
 
     /// One entry's JSON object, without the separator after it.
     static func encodeLine(_ entry: CheckpointEntry) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: 200)
+        // A line is about 220 bytes with a 30-byte path: room for it without a regrowth.
+        var writer = JSONWriter(reservingCapacity: 256)
+        encodeLine(entry, into: &writer)
+        return writer.bytes
+    }
+
+    /// Appends `entry`'s line (without separator) to `writer`.
+    static func encodeLine(_ entry: CheckpointEntry, into writer: inout JSONWriter) {
         writer.append("{\"source\":")
         writer.writeString(entry.source)
         writer.append(",\"path\":")
@@ -454,7 +490,6 @@ public final class CheckpointStore: Sendable {
         writer.append(",\"updated\":")
         writer.writeInteger(entry.updated)
         writer.append("}")
-        return writer.bytes
     }
 
     /// Appends the checksum trailer over `body` to it.

@@ -10,9 +10,11 @@ import Glibc
 /// file-backed, private mappings unmaps those pages; what the pipeline still runs comes
 /// back on its next use as a minor fault from the page cache (no disk read, no copy).
 ///
-/// The agent releases them after reading its config, once the sources are open (before the
-/// first read, so the start-up code and the pipeline's are never resident together), at
-/// READY, a second later, every ``interval``, and when stopping begins.
+/// The agent releases them at each step of starting up, so that no two steps' code is
+/// resident together: first thing in `main` (what loading the libraries touched), after the
+/// command line is parsed, after the config is read, after the agent is set up, before the
+/// first scan, once the sources are open (before the first read), then at READY, a second
+/// later, every ``interval``, and when stopping begins.
 ///
 /// Only `r-xp` mappings of files are touched: code is never written, so nothing can be
 /// lost. Writable data, relocated read-only data (RELRO), anonymous memory and the regex

@@ -43,6 +43,7 @@ public final class Tailer: Sendable {
     private let logger: Logger
     private let consumer: @Sendable ([LineChunk]) async -> Void
     private let sourcesOpened: @Sendable () -> Void
+    private let beforeFirstScan: @Sendable () -> Void
     private let core: Mutex<TailerCore>
     private let wakeup = Wakeup()
     private let saving = Mutex(CheckpointSaveHealth())
@@ -62,8 +63,11 @@ public final class Tailer: Sendable {
     /// `sourcesOpened` runs once, on the reading thread, after the first scan has opened every
     /// source's files and before the first byte is read (the agent gives back its start-up
     /// code pages there, before reading makes the pipeline's own code resident).
+    /// `beforeFirstScan` runs once, on the reading thread, just before that scan (the agent
+    /// gives back the code of its set-up there, before the scan builds a state per file).
     public init(
         config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
+        beforeFirstScan: @escaping @Sendable () -> Void = {},
         sourcesOpened: @escaping @Sendable () -> Void = {},
         consumer: @escaping @Sendable ([LineChunk]) async -> Void
     ) {
@@ -72,6 +76,7 @@ public final class Tailer: Sendable {
         self.logger = logger
         self.consumer = consumer
         self.sourcesOpened = sourcesOpened
+        self.beforeFirstScan = beforeFirstScan
         self.core = Mutex(TailerCore(config: config, checkpoint: checkpoint, logger: logger))
     }
 
@@ -125,6 +130,7 @@ public final class Tailer: Sendable {
                 let changes = wakeup.takeChanges()
                 let watched = watcher?.coversEverything == true
                 let step = try await pool.runIfActive {
+                    if self.core.withLock({ !$0.firstScanDone }) { self.beforeFirstScan() }
                     let (step, opened) = self.core.withLock { core in
                         if changes.scan { core.requestScan() }
                         if !changes.written.isEmpty { core.noteWritten(changes.written, now: .now) }

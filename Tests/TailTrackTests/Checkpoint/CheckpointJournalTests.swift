@@ -111,6 +111,32 @@ import Testing
         #expect(try reopened(directory)[entry(42).key]?.offset == 40_042)
     }
 
+    /// A large state keeps no encoded line per entry between rewrites (memory per followed
+    /// file): each full rewrite encodes every entry afresh, from a state that was small and
+    /// kept its lines, and after changes the journal carried.
+    @Test func aStateThatGrowsPastTheThresholdIsRewrittenFromItsEntries() throws {
+        let directory = try TemporaryDirectory()
+        let store = try CheckpointStore(stateDirectory: directory.path, logger: logger, minimumSaveInterval: .zero)
+        for index in 0..<10 { store.update(entry(index)) }
+        #expect(try store.saveIfDue())
+        for index in 10..<2000 { store.update(entry(index)) }
+        store.update(entry(3, offset: 333))
+        #expect(try store.saveIfDue())
+        store.update(entry(4, offset: 444))
+        #expect(try store.saveIfDue())
+        #expect(FileManager.default.fileExists(atPath: store.journalPath))
+        for round in 1...2 {
+            try store.save()
+            let saved = try CheckpointStore.decode(Array(try #require(contents(store.path)))).get()
+            let savedByKey = Dictionary(uniqueKeysWithValues: saved.entries.map { ($0.key, $0) })
+            let sameAsTheStore = savedByKey == Dictionary(uniqueKeysWithValues: store.entries.map { ($0.key, $0) })
+            #expect(sameAsTheStore, "rewrite \(round)")
+            #expect(savedByKey[entry(3).key]?.offset == 333)
+            #expect(savedByKey[entry(4).key]?.offset == 444)
+            #expect(savedByKey.count == 2000)
+        }
+    }
+
     @Test func aSmallStateIsRewrittenWholeEveryTime() throws {
         let directory = try TemporaryDirectory()
         let store = try CheckpointStore(stateDirectory: directory.path, logger: logger, minimumSaveInterval: .zero)
