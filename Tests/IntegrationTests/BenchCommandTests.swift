@@ -29,6 +29,8 @@ import Testing
             #expect(run["operations"] as? Int == 1000, "\(run)")
             #expect((run["peak_rss_bytes"] as? Int ?? 0) > 0, "\(run)")
         }
+        // The debug build the tests run maps the Swift runtime's shared library.
+        #expect(report["agent_swift_runtime"] as? String == "dynamic", "\(report)")
 
         let idle = try #require(report["idle"] as? [String: Any])
         #expect(idle["files"] as? Int == 5)

@@ -132,8 +132,9 @@ public struct Benchmark: Sendable {
                 let cpuBefore = Self.selfCPUSeconds()
                 for source in options.gzip ? ["plain", "gz"] : ["plain"] {
                     progress("end to end: \(source)")
-                    var figure = try await endToEnd(
+                    var (figure, linkage) = try await endToEnd(
                         source: source, executable: executable, workload: workload, generator: generator, sink: sink)
+                    report.agentSwiftRuntime = report.agentSwiftRuntime ?? linkage
                     figure.compare(with: source == "gz" ? gunzip : grep)
                     report.endToEnd.append(figure)
                 }
@@ -191,10 +192,11 @@ public struct Benchmark: Sendable {
         return figures
     }
 
-    /// Runs `tailtrack run` on one source until the sink has every expected operation.
+    /// Runs `tailtrack run` on one source until the sink has every expected operation; returns
+    /// its figure and how the agent links the Swift runtime (``ChildProcess/swiftRuntimeLinkage``).
     private func endToEnd(
         source: String, executable: String, workload: BenchWorkload, generator: BenchLogGenerator, sink: BenchSink
-    ) async throws -> BenchReport.Figure {
+    ) async throws -> (BenchReport.Figure, String?) {
         let configPath = workload.directory + "/\(source).yml"
         try? FileManager.default.removeItem(atPath: workload.stateDirectory + "/" + source)
         try workload.configYAML(source: source, url: sink.url).write(
@@ -206,13 +208,15 @@ public struct Benchmark: Sendable {
         let child = try ChildProcess(arguments, stderrPath: logPath)
         let reached = try await waitUntilReached(sink: sink, child: child, logPath: logPath, start: start)
         let peakRSS = child.peakRSSBytesSoFar
+        let linkage = child.swiftRuntimeLinkage
         child.send(SIGTERM)
         let usage = child.wait()
         let counts = sink.counts
-        return BenchReport.Figure(
+        let figure = BenchReport.Figure(
             name: source, command: arguments.joined(separator: " "), seconds: (reached - start).seconds,
             cpuSeconds: usage.cpuSeconds, lines: generator.lines, bytes: generator.lines * generator.lineBytes,
             operations: counts.operations, peakRSSBytes: peakRSS, requests: counts.requests)
+        return (figure, linkage)
     }
 
     private func waitUntilReached(

@@ -69,6 +69,13 @@ final class ChildProcess {
         ProcFile.peakRSSBytes(status: "/proc/\(pid)/status")
     }
 
+    /// How the child links the Swift runtime, from its mappings: `dynamic` when it maps
+    /// `libswiftCore.so`, `static` when not, `nil` when they cannot be read (it exited).
+    var swiftRuntimeLinkage: String? {
+        guard let maps = ProcFile.read("/proc/\(pid)/maps"), !maps.isEmpty else { return nil }
+        return maps.contains("/libswiftCore.so") ? "dynamic" : "static"
+    }
+
     /// The child's resident set now (`VmRSS`), bytes.
     var rssBytesNow: Int? {
         ProcFile.kilobytes("VmRSS:", status: "/proc/\(pid)/status").map { $0 * 1024 }

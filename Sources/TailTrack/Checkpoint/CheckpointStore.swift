@@ -351,6 +351,7 @@ public final class CheckpointStore: Sendable {
             // A state this large is rewritten whole at most once a minute (the journal takes
             // the saves between): holding megabytes for that would be memory per followed file.
             buffer = []
+            MallocArenas.trim()
         }
     }
 

@@ -17,4 +17,11 @@ public enum MallocArenas {
     public static func limit(to count: Int32 = 1) -> Bool {
         mallopt(M_ARENA_MAX, count) == 1
     }
+
+    /// Gives the free memory inside the heap back to the system (`malloc_trim`): after a
+    /// multi-megabyte buffer is freed, glibc keeps its pages for reuse, and with one arena
+    /// and the dynamic mmap threshold they would stay resident until the next one.
+    public static func trim() {
+        _ = malloc_trim(0)
+    }
 }
