@@ -41,8 +41,12 @@ final class TailerCore {
     private let behindKeys = FileKeySet()
     private(set) var firstScanDone = false
     /// Test seam: runs just before a matched path is opened, so a test can rotate the file
-    /// between the scan's look and the open.
-    var beforeOpeningLivePath: ((String) -> Void)?
+    /// between the scan's look and the open, or fail the open (as a permission error would for
+    /// an agent not running as root) by throwing.
+    var beforeOpeningLivePath: ((String) throws -> Void)?
+    /// How many times the siblings of a path were looked for in a fresh directory listing
+    /// (for tests: a scan should list a directory once, not once per path in it).
+    private(set) var freshSiblingListings = 0
     private var lastScan: ContinuousClock.Instant?
     /// How long the last scan took (wall time): spaces the safety-net scans of many files.
     private(set) var lastScanDuration = Duration.zero
@@ -475,6 +479,7 @@ final class TailerCore {
         of family: String, source: String, fresh: Bool = false
     ) -> [(path: String, age: RotatedSiblings.Age)] {
         let directory = rotatedDirectories[source] ?? nil
+        if fresh || scanSiblings == nil { freshSiblingListings += 1 }
         guard var index = scanSiblings else { return RotatedSiblings.list(of: family, rotatedDirectory: directory) }
         // Take the index out while using it, so it is not copied.
         scanSiblings = nil
@@ -554,7 +559,11 @@ final class TailerCore {
         // (looking at them now, for each of thousands of such paths, made every scan list
         // the directory once per path).
         guard !refuseOverLimit(pathKey, status: status) else { return }
-        if knownPaths.contains(pathKey) {
+        if let unopened = unreadable[pathKey], unopened.status.isSameFile(as: status) {
+            // Still the file that could not be opened at the last scan (permissions): nothing
+            // was rotated in between, its siblings were looked at then. Only the open is tried
+            // again: looking at them at every scan listed the directory once per such path.
+        } else if knownPaths.contains(pathKey) {
             adoptUnseenSiblings(source: source.name, family: path, live: status, now: now)
         } else {
             // A path never followed: its siblings, if any, are older content, not rotations
@@ -979,8 +988,8 @@ final class TailerCore {
         knownPaths.insert(pathKey)
         let reader: PlainFileReader
         let openStatus: FileStatus
-        beforeOpeningLivePath?(path)
         do {
+            try beforeOpeningLivePath?(path)
             reader = try PlainFileReader(path: path, bufferBytes: config.tail.readBytes)
             openStatus = try reader.status()
         } catch {

@@ -143,6 +143,39 @@ import Testing
         #expect(logs.messages(at: .warning).filter { $0.contains("Cannot open a matched file") }.isEmpty)
     }
 
+    /// Matched files the agent may not open (logs only root may read, an agent running as its
+    /// own user) are tried again at every scan, without a directory listing for each: with
+    /// thousands of them, every scan listed their directory thousands of times. Once they open,
+    /// they are read from their first line.
+    @Test func unopenableFilesAreRetriedWithoutAListingEachAtEveryScan() throws {
+        let directory = try TemporaryDirectory()
+        for index in 0..<40 { try directory.write("f\(index).log", numbered(index * 10, 1)) }
+        let logs = CapturedLogs()
+        let core = try makeCore(directory, glob: "*.log", logger: logs.logger())
+        let locked = LockedPaths((2..<40).map { directory.file("f\($0).log") })
+        core.beforeOpeningLivePath = { path in
+            if locked.paths.contains(path) { throw TailError(path: path, operation: "open", errno: EACCES) }
+        }
+        #expect(read(core, lines: 2) == numberedLines(0, 1) + numberedLines(10, 1))
+        #expect(core.summary().unreadable == 38)
+        let listings = core.freshSiblingListings
+        var clock = ContinuousClock.now
+        for _ in 0..<5 {
+            clock += .milliseconds(30)
+            #expect(core.step(now: clock).chunks.isEmpty)
+        }
+        #expect(core.freshSiblingListings == listings, "five scans of 38 unopenable files listed no directory")
+        let warnings = logs.messages(at: .warning).filter { $0.contains("Cannot open a matched file") }
+        #expect(warnings.count == 38, "one warning per file, not one per scan")
+
+        try directory.append("f5.log", numbered(51, 1))
+        locked.paths = []
+        let expected = (2..<40).flatMap { numberedLines($0 * 10, 1) } + numberedLines(51, 1)
+        #expect(read(core, lines: 39).sorted() == expected.sorted())
+        #expect(core.summary().unreadable == 0)
+        #expect(core.summary().followed == 40)
+    }
+
     /// The budget leaves a quarter of the open-file limit (64 to 256 descriptors) for
     /// positions, sockets and inotify; the agent raises its soft limit to the hard one.
     @Test func openFileBudgetKeepsAReserve() {
@@ -155,4 +188,10 @@ import Testing
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         #expect(limit.rlim_cur == limit.rlim_max)
     }
+}
+
+/// Paths a test's open seam refuses.
+private final class LockedPaths {
+    var paths: Set<String>
+    init(_ paths: [String]) { self.paths = Set(paths) }
 }
