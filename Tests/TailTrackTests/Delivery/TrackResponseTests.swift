@@ -24,6 +24,14 @@ import Testing
         let expected = [TrackItemError(batchIndex: 3, reason: "invalid", field: "name", message: "too long")]
         #expect(classify(207, body) == .partiallyRejected(status: 207, expected))
         #expect(classify(200, body) == .partiallyRejected(status: 200, expected))
+        // Whitespace around the key and a first key of another name: still found.
+        let spaced =
+            #"{"meta": {}, "errors" : [ {"batch_index": 3, "reason": "invalid", "field": "name", "#
+            + #""message": "too long"} ]}"#
+        #expect(classify(207, spaced) == .partiallyRejected(status: 207, expected))
+        // Track's usual body has no such key and is not parsed at all.
+        #expect(!TrackResponse.containsErrorsKey(Array("{}".utf8)))
+        #expect(!TrackResponse.containsErrorsKey(Array(#"{"error":1}"#.utf8)))
         #expect(expected[0].deadLetterReason == "Track rejected it: invalid: name: too long")
     }
 
