@@ -447,6 +447,7 @@ final class TailerCore {
                     adoptUnseenSiblings(source: source.name, family: path, live: nil, now: now)
                 }
             }
+            forgetGoneFamilies(source: source.name, matched: live)
         }
         for family in recheckFamilies {
             recheckFamilies.remove(family)
@@ -470,6 +471,33 @@ final class TailerCore {
         }
         firstScanDone = true
     }
+
+    /// Forgets the paths seen before whose whole family is gone: not matched now, nothing of
+    /// theirs followed (the last rotated or deleted file released) and no rotated sibling on
+    /// disk. Such a path that comes back is a new file with nothing before it, as if never
+    /// seen. Without this, a directory where files come and go (a log per job, per day)
+    /// grew the agent's memory with every name it had ever matched.
+    private func forgetGoneFamilies(source: String, matched live: Set<String>) {
+        var gone: [PathKey] = []
+        var followedFamilies: Set<String>?
+        for key in knownPaths where key.source == source && !live.contains(key.path) && liveByPath[key] == nil {
+            let families =
+                followedFamilies ?? Set(files.values.lazy.filter { $0.source == source }.map(\.family))
+            followedFamilies = families
+            guard !families.contains(key.path), !recheckFamilies.contains(key),
+                siblings(of: key.path, source: source).isEmpty
+            else { continue }
+            gone.append(key)
+        }
+        for key in gone {
+            knownPaths.remove(key)
+            seen.removeValue(forKey: key)
+        }
+    }
+
+    /// Paths the tailer remembers (followed, or seen before and not forgotten), and families
+    /// with remembered siblings: for tests, which check that they do not grow without bound.
+    var rememberedPathCount: (known: Int, seenFamilies: Int) { (knownPaths.count, seen.count) }
 
     /// The rotated siblings of a followed path, oldest first, including those in the source's
     /// `rotated_dir`.
@@ -874,7 +902,7 @@ final class TailerCore {
             }
             followFromStart(look, source: source, family: family, now: now)
         }
-        seen[key] = stillPresent
+        seen[key] = stillPresent.isEmpty ? nil : stillPresent
     }
 
     /// Follows a rotated sibling never read, from its first byte.

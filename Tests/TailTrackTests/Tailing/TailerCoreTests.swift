@@ -176,6 +176,60 @@ import Testing
         #expect(core.summary().followed == 40)
     }
 
+    /// A directory where files come and go (a log per job): once a file is deleted, read to
+    /// its end and released, the tailer forgets its name, so its memory does not grow with
+    /// every name it ever matched. A file created again under a forgotten name is new: read
+    /// from its first line.
+    @Test func namesOfFilesGoneForGoodAreForgotten() throws {
+        let directory = try TemporaryDirectory()
+        for index in 0..<30 { try directory.write("job\(index).log", numbered(index * 10, 2)) }
+        let core = try makeCore(directory, glob: "*.log")
+        #expect(read(core, lines: 60).count == 60)
+        #expect(core.rememberedPathCount.known == 30)
+        for index in 0..<30 { try directory.remove("job\(index).log") }
+        var clock = ContinuousClock.now
+        // Deleted files are finished once idle for the partial-line timeout (5 s).
+        for _ in 0..<100 where core.summary().followed > 0 || core.rememberedPathCount.known > 0 {
+            clock += .milliseconds(200)
+            for chunk in core.step(now: clock).chunks { core.acknowledge(file: chunk.file, offset: chunk.endOffset) }
+        }
+        #expect(core.summary().followed == 0)
+        #expect(core.rememberedPathCount.known == 0, "every name forgotten")
+        #expect(core.rememberedPathCount.seenFamilies == 0)
+
+        try directory.write("job7.log", numbered(700, 2))
+        var lines: [String] = []
+        for _ in 0..<20 where lines.count < 2 {
+            clock += .milliseconds(30)
+            for chunk in core.step(now: clock).chunks {
+                for span in chunk.lines {
+                    lines.append(String(decoding: chunk.bytes[span.start..<span.start + span.length], as: UTF8.self))
+                }
+            }
+        }
+        #expect(lines == numberedLines(700, 2))
+        #expect(core.rememberedPathCount.known == 1)
+    }
+
+    /// A followed path renamed away and not recreated yet stays remembered while its rotated
+    /// file is on disk, so that the file later created under the name is a rotation's new
+    /// file and the rotated one is not taken for a new file.
+    @Test func aRotatedAwayPathIsRememberedWhileItsSiblingIsOnDisk() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", numbered(1, 2))
+        let core = try makeCore(directory)
+        #expect(read(core, lines: 2) == numberedLines(1, 2))
+        try directory.rename("app.log", "app.log.1")
+        var clock = ContinuousClock.now
+        for _ in 0..<20 {
+            clock += .milliseconds(30)
+            for chunk in core.step(now: clock).chunks { core.acknowledge(file: chunk.file, offset: chunk.endOffset) }
+        }
+        #expect(core.rememberedPathCount.known == 1)
+        try directory.write("app.log", numbered(3, 2))
+        #expect(read(core, lines: 2) == numberedLines(3, 2), "the new file only: app.log.1 was read already")
+    }
+
     /// The budget leaves a quarter of the open-file limit (64 to 256 descriptors) for
     /// positions, sockets and inotify; the agent raises its soft limit to the hard one.
     @Test func openFileBudgetKeepsAReserve() {
