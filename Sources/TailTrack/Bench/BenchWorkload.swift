@@ -35,6 +35,22 @@ public struct BenchWorkload: Sendable {
                 checkout_at: "{{ts}}"
         """
 
+    /// The end every bench config shares: its state directory, the log level, one source and
+    /// the rule. `extra` adds lines to the source (indented as its keys).
+    static func sourceYAML(
+        name: String, paths: String, startAt: String, stateDirectory: String, extra: String? = nil
+    ) -> String {
+        """
+        state_dir: \(stateDirectory)/\(name)
+        log_level: warning
+        sources:
+          - name: \(name)
+            paths: ["\(paths)"]
+            start_at: \(startAt)\(extra.map { "\n    " + $0 } ?? "")
+        \(rulesYAML)
+        """
+    }
+
     /// A config for the agent: `source` (`plain` or `gz`) from the beginning, sent to `url`.
     public func configYAML(source: String, url: String) -> String {
         let path = source == "gz" ? gzipLivePath : plainPath
@@ -46,14 +62,9 @@ public struct BenchWorkload: Sendable {
             batch:
               flush_interval: 100ms
               max_requests_per_second: 10000
-            state_dir: \(stateDirectory)/\(source)
-            log_level: warning
-            sources:
-              - name: \(source)
-                paths: ["\(path)"]
-                start_at: beginning
-                backfill_rotated: true
-            \(Self.rulesYAML)
+            \(Self.sourceYAML(
+                name: source, paths: path, startAt: "beginning", stateDirectory: stateDirectory,
+                extra: "backfill_rotated: true"))
             """
     }
 
@@ -64,13 +75,7 @@ public struct BenchWorkload: Sendable {
           url: \(url)
           site_id: bench-site
           api_key: bench-key
-        state_dir: \(stateDirectory)/idle
-        log_level: warning
-        sources:
-          - name: idle
-            paths: ["\(directory)/idle/*.log"]
-            start_at: end
-        \(Self.rulesYAML)
+        \(Self.sourceYAML(name: "idle", paths: directory + "/idle/*.log", startAt: "end", stateDirectory: stateDirectory))
         """
     }
 }

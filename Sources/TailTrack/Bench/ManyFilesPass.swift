@@ -25,13 +25,7 @@ struct ManyFilesPass {
           url: \(url)
           site_id: bench-site
           api_key: bench-key
-        state_dir: \(stateDirectory)/many
-        log_level: warning
-        sources:
-          - name: many
-            paths: ["\(directory)/*.log"]
-            start_at: end
-        \(BenchWorkload.rulesYAML)
+        \(BenchWorkload.sourceYAML(name: "many", paths: directory + "/*.log", startAt: "end", stateDirectory: stateDirectory))
         """
     }
 

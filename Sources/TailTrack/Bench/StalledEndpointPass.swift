@@ -34,13 +34,7 @@ struct StalledEndpointPass {
         batch:
           flush_interval: 100ms
           max_requests_per_second: 10000
-        state_dir: \(stateDirectory)/stalled
-        log_level: warning
-        sources:
-          - name: stalled
-            paths: ["\(logPath)"]
-            start_at: beginning
-        \(BenchWorkload.rulesYAML)
+        \(BenchWorkload.sourceYAML(name: "stalled", paths: logPath, startAt: "beginning", stateDirectory: stateDirectory))
         """
     }
 
