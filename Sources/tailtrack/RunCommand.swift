@@ -20,7 +20,7 @@ struct RunCommand: AsyncParsableCommand {
         // Each start-up phase's code is given back before the next one runs: the agent's peak
         // RSS when it follows few files is then one phase's code, not all of them together.
         StartupCodePages.release()
-        let environment = processEnvironment()
+        let environment = ProcessEnvironment.current()
         let report = ConfigCheck.load(path: options.config, environment: environment, requireCredentials: true)
         guard let config = report.config, let ruleSet = report.ruleSet, report.isValid else {
             for problem in report.problems { Output.err(problem) }

@@ -12,7 +12,7 @@ struct TestCommand: ParsableCommand {
 
     func run() throws {
         let report = ConfigCheck.load(
-            path: options.config, environment: processEnvironment(), requireCredentials: false)
+            path: options.config, environment: ProcessEnvironment.current(), requireCredentials: false)
         guard let ruleSet = report.ruleSet, report.isValid else {
             for problem in report.problems { Output.err(problem) }
             throw ExitCode(1)

@@ -161,7 +161,7 @@ public final class CheckpointStore: Sendable {
 
     /// Opens the store in `stateDirectory` (created if missing) and loads it.
     ///
-    /// - Throws: ``CheckpointError`` when the directory cannot be created or the file
+    /// - Throws: ``FileOperationError`` when the directory cannot be created or the file
     ///   cannot be read at all (permissions); a corrupt file is not an error.
     public init(stateDirectory: String, logger: Logger, minimumSaveInterval: Duration = .seconds(1)) throws {
         self.directory = stateDirectory
@@ -169,8 +169,7 @@ public final class CheckpointStore: Sendable {
         self.logger = logger
         self.minimumSaveInterval = minimumSaveInterval
         if mkdir(stateDirectory, 0o750) != 0 && errno != EEXIST {
-            throw CheckpointError(
-                path: stateDirectory, operation: "create the state directory", cause: Self.errnoText())
+            throw FileOperationError.current(path: stateDirectory, operation: "create the state directory")
         }
         var loaded: [CheckpointKey: CheckpointEntry] = [:]
         let (entries, generation) = try Self.load(path: path, logger: logger)
@@ -359,7 +358,7 @@ public final class CheckpointStore: Sendable {
     private func appendJournal(_ records: [UInt8], fresh: Bool) throws {
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_TRUNC : O_APPEND)
         let fd = open(journalPath, flags, 0o640)
-        guard fd >= 0 else { throw CheckpointError(path: journalPath, operation: "open", cause: Self.errnoText()) }
+        guard fd >= 0 else { throw FileOperationError.current(path: journalPath, operation: "open") }
         defer { _ = Glibc.close(fd) }
         var written = 0
         while written < records.count {
@@ -368,12 +367,12 @@ public final class CheckpointStore: Sendable {
             }
             if result < 0 {
                 if errno == EINTR { continue }
-                throw CheckpointError(path: journalPath, operation: "write", cause: Self.errnoText())
+                throw FileOperationError.current(path: journalPath, operation: "write")
             }
             written += result
         }
         if fdatasync(fd) != 0 {
-            throw CheckpointError(path: journalPath, operation: "fsync", cause: Self.errnoText())
+            throw FileOperationError.current(path: journalPath, operation: "fsync")
         }
         if fresh {
             let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -387,7 +386,7 @@ public final class CheckpointStore: Sendable {
     private func write(_ content: [UInt8]) throws {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw CheckpointError(path: temporary, operation: "create", cause: Self.errnoText()) }
+        guard fd >= 0 else { throw FileOperationError.current(path: temporary, operation: "create") }
         var written = 0
         while written < content.count {
             let result = content.withUnsafeBytes { bytes in
@@ -396,20 +395,20 @@ public final class CheckpointStore: Sendable {
             }
             if result < 0 {
                 if errno == EINTR { continue }
-                let cause = Self.errnoText()
+                let code = errno
                 _ = Glibc.close(fd)
-                throw CheckpointError(path: temporary, operation: "write", cause: cause)
+                throw FileOperationError(path: temporary, operation: "write", errno: code)
             }
             written += result
         }
         if fsync(fd) != 0 {
-            let cause = Self.errnoText()
+            let code = errno
             _ = Glibc.close(fd)
-            throw CheckpointError(path: temporary, operation: "fsync", cause: cause)
+            throw FileOperationError(path: temporary, operation: "fsync", errno: code)
         }
         _ = Glibc.close(fd)
         guard rename(temporary, path) == 0 else {
-            throw CheckpointError(path: path, operation: "replace", cause: Self.errnoText())
+            throw FileOperationError.current(path: path, operation: "replace")
         }
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryFD >= 0 {
@@ -619,7 +618,7 @@ public final class CheckpointStore: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
-            throw CheckpointError(path: path, operation: "open", cause: errnoText())
+            throw FileOperationError.current(path: path, operation: "open")
         }
         defer { _ = Glibc.close(fd) }
         var content: [UInt8] = []
@@ -628,7 +627,7 @@ public final class CheckpointStore: Sendable {
             let got = block.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }
-                throw CheckpointError(path: path, operation: "read", cause: errnoText())
+                throw FileOperationError.current(path: path, operation: "read")
             }
             if got == 0 { break }
             content.append(contentsOf: block[0..<got])

@@ -150,8 +150,7 @@ import Testing
     }
 
     @Test func errorNamesPathAndCause() {
-        let error = CheckpointError(
-            path: "/var/lib/tailtrack/positions.json", operation: "write", cause: "No space left on device (errno 28)")
+        let error = FileOperationError(path: "/var/lib/tailtrack/positions.json", operation: "write", errno: ENOSPC)
         #expect(
             error.description == "could not write /var/lib/tailtrack/positions.json: No space left on device (errno 28)"
         )

@@ -24,7 +24,7 @@ public final class GzipFileReader: LogFileReader {
     /// Opens `path` read-only at uncompressed offset 0.
     public init(path: String, bufferBytes: Int = 262_144) throws {
         let fd = FollowedFileOpen.descriptor(path: path)
-        guard fd >= 0 else { throw TailError(path: path, operation: "open", errno: errno) }
+        guard fd >= 0 else { throw FileOperationError(path: path, operation: "open", errno: errno) }
         self.path = path
         self.descriptor = fd
         self.stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -146,7 +146,7 @@ public final class GzipFileReader: LogFileReader {
 
     private func fillInput() throws -> Int {
         guard descriptor >= 0, let base = input.baseAddress else {
-            throw TailError(path: path, operation: "read", detail: "the file is closed")
+            throw FileOperationError(path: path, operation: "read", detail: "the file is closed")
         }
         while true {
             // At the same address modulo 64 as the file offset: see PlainFileReader.
@@ -154,7 +154,7 @@ public final class GzipFileReader: LogFileReader {
             let got = pread(descriptor, start, Self.inputBytes, off_t(compressedOffset))
             if got < 0 {
                 if errno == EINTR { continue }
-                throw TailError(path: path, operation: "read", errno: errno)
+                throw FileOperationError(path: path, operation: "read", errno: errno)
             }
             compressedOffset += UInt64(got)
             stream.pointee.next_in = start.assumingMemoryBound(to: Bytef.self)
@@ -163,8 +163,8 @@ public final class GzipFileReader: LogFileReader {
         }
     }
 
-    private func zlibError(_ operation: String) -> TailError {
+    private func zlibError(_ operation: String) -> FileOperationError {
         let message = stream.pointee.msg.map { String(cString: $0) } ?? "corrupt gzip data"
-        return TailError(path: path, operation: operation, detail: message)
+        return FileOperationError(path: path, operation: operation, detail: message)
     }
 }

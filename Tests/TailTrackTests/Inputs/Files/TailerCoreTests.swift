@@ -154,7 +154,7 @@ import Testing
         let core = try makeCore(directory, glob: "*.log", logger: logs.logger())
         let locked = LockedPaths((2..<40).map { directory.file("f\($0).log") })
         core.beforeOpeningLivePath = { path in
-            if locked.paths.contains(path) { throw TailError(path: path, operation: "open", errno: EACCES) }
+            if locked.paths.contains(path) { throw FileOperationError(path: path, operation: "open", errno: EACCES) }
         }
         #expect(read(core, lines: 2) == numberedLines(0, 1) + numberedLines(10, 1))
         #expect(core.summary().unreadable == 38)

@@ -52,7 +52,7 @@ extension FileStatus {
     static func of(descriptor: Int32, path: String) throws -> FileStatus {
         var info = stat()
         guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
-            throw TailError(path: path, operation: "stat", errno: descriptor >= 0 ? errno : EBADF)
+            throw FileOperationError(path: path, operation: "stat", errno: descriptor >= 0 ? errno : EBADF)
         }
         return FileStatus(info)
     }

@@ -40,7 +40,7 @@ public final class PlainFileReader: LogFileReader {
     /// Opens `path` read-only, positioned at `offset`.
     public init(path: String, offset: UInt64 = 0, bufferBytes: Int = 262_144) throws {
         let fd = FollowedFileOpen.descriptor(path: path)
-        guard fd >= 0 else { throw TailError(path: path, operation: "open", errno: errno) }
+        guard fd >= 0 else { throw FileOperationError(path: path, operation: "open", errno: errno) }
         self.path = path
         self.offset = offset
         self.descriptor = fd
@@ -150,12 +150,12 @@ public final class PlainFileReader: LogFileReader {
 
     /// Reads the bytes at `position` without moving ``offset``; returns how many were read.
     public func readAt(_ position: UInt64, into target: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard descriptor >= 0 else { throw TailError(path: path, operation: "read", detail: "the file is closed") }
+        guard descriptor >= 0 else { throw FileOperationError(path: path, operation: "read", detail: "the file is closed") }
         while true {
             let got = pread(descriptor, target.baseAddress, target.count, off_t(position))
             if got >= 0 { return got }
             if errno == EINTR { continue }
-            throw TailError(path: path, operation: "read", errno: errno)
+            throw FileOperationError(path: path, operation: "read", errno: errno)
         }
     }
 
@@ -188,7 +188,7 @@ extension FileStatus {
         var info = stat()
         guard stat(path, &info) == 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
-            throw TailError(path: path, operation: "stat", errno: errno)
+            throw FileOperationError(path: path, operation: "stat", errno: errno)
         }
         return FileStatus(info)
     }

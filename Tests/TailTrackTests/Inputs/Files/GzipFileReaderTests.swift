@@ -107,8 +107,8 @@ import Testing
         let reader = try PlainFileReader(path: directory.file("a.log"), offset: 6)
         #expect(try readAll(reader).text == "world\n")
         #expect(try reader.status().size == 12)
-        #expect(throws: TailError.self) { try PlainFileReader(path: directory.file("missing")) }
-        let error = TailError(path: "/x/y.log", operation: "open", errno: ENOENT)
+        #expect(throws: FileOperationError.self) { try PlainFileReader(path: directory.file("missing")) }
+        let error = FileOperationError(path: "/x/y.log", operation: "open", errno: ENOENT)
         #expect(error.description == "could not open /x/y.log: No such file or directory (errno 2)")
     }
 }
