@@ -10,7 +10,8 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() throws {
-        let report = ConfigCheck.load(path: options.config, environment: ProcessEnvironment.current(), requireCredentials: true)
+        let report = ConfigCheck.load(
+            path: options.config, environment: ProcessEnvironment.current(), requireCredentials: true)
         for problem in report.problems {
             Output.err(problem)
         }

@@ -20,7 +20,8 @@ struct DeadLettersReplayCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let report = ConfigCheck.load(path: options.config, environment: ProcessEnvironment.current(), requireCredentials: true)
+        let report = ConfigCheck.load(
+            path: options.config, environment: ProcessEnvironment.current(), requireCredentials: true)
         guard let config = report.config, report.isValid else {
             for problem in report.problems { Output.err(problem) }
             throw ExitCode(1)

@@ -11,9 +11,13 @@ public struct CheckpointKey: Hashable, Sendable {
     }
 }
 
-/// The durable position of one followed file: everything needed to find the file again
-/// after a restart (even renamed or compressed) and to resume it exactly after the last
-/// acknowledged line.
+/// The durable position of one input unit, saved once its lines are acknowledged.
+///
+/// For a followed file (the file input): everything needed to find the file again after a
+/// restart (even renamed or compressed) and to resume it exactly after the last acknowledged
+/// line. For an input whose position is not a byte offset (the journal's cursor), ``cursor``
+/// holds the input's own position text and `device`/`inode` name the unit within its source
+/// (0 and 0 for a source with a single unit); the store saves it like any other entry.
 public struct CheckpointEntry: Sendable, Equatable {
     /// The source (`sources[].name`) the file belongs to.
     public var source: String
@@ -31,6 +35,10 @@ public struct CheckpointEntry: Sendable, Equatable {
     public var size: UInt64
     /// When the entry was last updated, in seconds since the epoch.
     public var updated: Int64
+    /// The input's own position (a journal cursor), for inputs whose position is not
+    /// ``offset``; `nil` for files. Saved as `cursor`, absent from files' entries, so a state
+    /// written before it existed reads unchanged.
+    public var cursor: String?
 
     public init(
         source: String,
@@ -41,7 +49,8 @@ public struct CheckpointEntry: Sendable, Equatable {
         offset: UInt64,
         tailHash: UInt64?,
         size: UInt64,
-        updated: Int64
+        updated: Int64,
+        cursor: String? = nil
     ) {
         self.source = source
         self.path = path
@@ -52,6 +61,7 @@ public struct CheckpointEntry: Sendable, Equatable {
         self.tailHash = tailHash
         self.size = size
         self.updated = updated
+        self.cursor = cursor
     }
 
     public var key: CheckpointKey { CheckpointKey(source: source, device: device, inode: inode) }

@@ -64,6 +64,15 @@ public final class CheckpointStore: Sendable {
         var needsFullSave = true
         /// Whether a failed journal append was logged already.
         var journalFailureLogged = false
+        /// The checkpoint service waiting for something to save (see ``waitForChanges()``).
+        var changeWaiter: CheckedContinuation<Void, Never>?
+
+        /// Marks the state changed; returns the waiter to wake, if any.
+        mutating func markDirty() -> CheckedContinuation<Void, Never>? {
+            dirty = true
+            defer { changeWaiter = nil }
+            return changeWaiter
+        }
 
         struct Stored {
             var entry: CheckpointEntry
@@ -200,24 +209,46 @@ public final class CheckpointStore: Sendable {
 
     /// Adds or replaces an entry (saved by the next ``save()``).
     public func update(_ entry: CheckpointEntry) {
-        state.withLock {
-            if $0.stored[entry.key]?.entry != entry {
-                $0.stored[entry.key] = State.Stored(entry: entry)
-                $0.dirty = true
-                $0.changed.insert(entry.key)
-                $0.removed.remove(entry.key)
-            }
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.stored[entry.key]?.entry != entry else { return nil }
+            state.stored[entry.key] = State.Stored(entry: entry)
+            state.changed.insert(entry.key)
+            state.removed.remove(entry.key)
+            return state.markDirty()
         }
+        waiter?.resume()
     }
 
     /// Removes an entry.
     public func remove(_ key: CheckpointKey) {
-        state.withLock {
-            if $0.stored.removeValue(forKey: key) != nil {
-                $0.dirty = true
-                $0.changed.remove(key)
-                $0.removed.insert(key)
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.stored.removeValue(forKey: key) != nil else { return nil }
+            state.changed.remove(key)
+            state.removed.insert(key)
+            return state.markDirty()
+        }
+        waiter?.resume()
+    }
+
+    /// Returns once there is something to save (at once when there is already), or when the
+    /// task is cancelled: the checkpoint service's idle wait, so that an idle agent does not
+    /// wake up to find nothing to save. One waiter at a time.
+    public func waitForChanges() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.dirty || Task.isCancelled { return true }
+                    state.changeWaiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
             }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.changeWaiter = nil }
+                return state.changeWaiter
+            }
+            waiter?.resume()
         }
     }
 
@@ -230,7 +261,7 @@ public final class CheckpointStore: Sendable {
         maxEntries: Int = 100_000,
         now: Int64 = Int64(Date().timeIntervalSince1970)
     ) -> Int {
-        state.withLock { state in
+        let (removed, waiter) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
             let before = state.stored.count
             state.stored = state.stored.filter {
                 active.contains($0.key) || $0.value.entry.updated >= now - maxAgeSeconds
@@ -246,11 +277,13 @@ public final class CheckpointStore: Sendable {
             let removed = before - state.stored.count
             // Rare (hourly at most): the next save rewrites the file rather than journal each.
             if removed > 0 {
-                state.dirty = true
                 state.needsFullSave = true
+                return (removed, state.markDirty())
             }
-            return removed
+            return (removed, nil)
         }
+        waiter?.resume()
+        return removed
     }
 
     /// Saves when something changed and the last save is at least the minimum save interval
@@ -489,6 +522,10 @@ public final class CheckpointStore: Sendable {
         writer.append(raw: Array(String(entry.size).utf8))
         writer.append(",\"updated\":")
         writer.writeInteger(entry.updated)
+        if let cursor = entry.cursor {
+            writer.append(",\"cursor\":")
+            writer.writeString(cursor)
+        }
         writer.append("}")
     }
 
@@ -562,9 +599,10 @@ public final class CheckpointStore: Sendable {
         var tailHash: String?
         var size: UInt64
         var updated: Int64
+        var cursor: String?
 
         enum CodingKeys: String, CodingKey {
-            case source, path, device, inode, fingerprint, offset, size, updated
+            case source, path, device, inode, fingerprint, offset, size, updated, cursor
             case fingerprintLength = "fingerprint_length"
             case tailHash = "tail_hash"
         }
@@ -582,7 +620,7 @@ public final class CheckpointStore: Sendable {
             }
             return CheckpointEntry(
                 source: source, path: path, device: device, inode: inode, fingerprint: print,
-                offset: offset, tailHash: hash, size: size, updated: updated)
+                offset: offset, tailHash: hash, size: size, updated: updated, cursor: cursor)
         }
     }
 

@@ -11,16 +11,8 @@ public struct AcknowledgementTracker: Sendable {
         public var sequence: UInt64
     }
 
-    /// A position that may now be committed.
-    public struct Acknowledgement: Hashable, Sendable {
-        public var file: FileKey
-        public var endOffset: UInt64
-
-        public init(file: FileKey, endOffset: UInt64) {
-            self.file = file
-            self.endOffset = endOffset
-        }
-    }
+    /// A position that may now be committed (the pipeline's ``TailTrack/Acknowledgement``).
+    public typealias Acknowledgement = TailTrack.Acknowledgement
 
     private struct PendingChunk: Sendable {
         var endOffset: UInt64

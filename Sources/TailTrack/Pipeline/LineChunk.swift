@@ -53,6 +53,10 @@ public struct LineChunk: Sendable {
     /// for `batch.flush_interval`, so the end of a catch-up arrives without that delay; lines
     /// written a few at a time never set it.
     public var endsBacklog = false
+    /// What the input knows about the lines beyond their bytes (`_journal.*`, `_container.*`,
+    /// `_k8s.*`), for templates and `where:`; `nil` for plain files, whose only such fields
+    /// are ``path`` and ``source``.
+    public var fields: LineFields?
 
     public init(
         source: String,
@@ -71,4 +75,41 @@ public struct LineChunk: Sendable {
         self.lines = lines
         self.endOffset = endOffset
     }
+}
+
+/// Fields an input knows about the lines of a chunk beyond their bytes, by their full name as
+/// rules write them (`_k8s.pod`, `_journal.PRIORITY`, `_container.stream`).
+///
+/// Fields the same for every line of the chunk (those of the file or unit) are kept once;
+/// fields of each line are kept per line, in the chunk's line order. Times are the input's own
+/// time of each line (a journal entry's `__REALTIME_TIMESTAMP`, a container runtime's record
+/// time), used instead of the time the line was read when a rule has no `timestamp:`.
+public struct LineFields: Sendable, Equatable {
+    /// Fields every line of the chunk has.
+    public var shared: [String: String]
+    /// Fields of each line (empty, or one dictionary per line of the chunk).
+    public var perLine: [[String: String]]
+    /// Each line's own time in Unix seconds (empty, or one per line of the chunk).
+    public var times: [Int64]
+
+    public init(shared: [String: String] = [:], perLine: [[String: String]] = [], times: [Int64] = []) {
+        self.shared = shared
+        self.perLine = perLine
+        self.times = times
+    }
+
+    /// The value of `name` for the line at `index`: its own field, else the chunk's.
+    public func value(_ name: String, line index: Int) -> String? {
+        if index < perLine.count, let value = perLine[index][name] { return value }
+        return shared[name]
+    }
+
+    /// The line's own time, when the input knows it.
+    public func time(line index: Int) -> Int64? {
+        index < times.count ? times[index] : nil
+    }
+
+    /// The prefixes of the field names inputs provide; a rule's field starting with one of
+    /// these is looked up here rather than in the line.
+    public static let prefixes = ["_journal.", "_container.", "_k8s."]
 }

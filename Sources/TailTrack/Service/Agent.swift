@@ -4,12 +4,12 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// The daemon: tailer → rules → delivery, with positions saved as deliveries are acknowledged.
+/// The daemon: inputs → rules → output, with positions saved as deliveries are acknowledged.
 ///
-/// Runs the stages as services of one `ServiceGroup`, delivery first and the tailer last, so
-/// that SIGTERM or SIGINT stops reading first, then lets delivery flush what is queued
-/// (within `shutdown_timeout`), then saves the positions: whatever was not delivered is
-/// simply read again at the next start.
+/// Runs the stages as services of one `ServiceGroup`: the checkpoint first, then delivery,
+/// then the inputs, so that SIGTERM or SIGINT stops reading first, then lets delivery flush
+/// what is queued (within `shutdown_timeout`), then saves the positions: whatever was not
+/// delivered is simply read again at the next start. See ARCHITECTURE.md for the whole flow.
 public struct Agent: Sendable {
     public let config: TailTrackConfig
     public let ruleSet: RuleSet
@@ -45,9 +45,10 @@ public struct Agent: Sendable {
                 metadata: ["limit.before": "\(limit.before)", "limit.after": "\(limit.after)"])
         }
         let checkpoint = try CheckpointStore(stateDirectory: config.stateDirectory, logger: logger)
-        let router = AcknowledgementRouter()
+        let saver = CheckpointService(store: checkpoint, logger: logger)
+        let router = InputRouter()
         let acknowledge: @Sendable (FileKey, UInt64) async -> Void = { file, offset in
-            await router.acknowledge(file: file, offset: offset)
+            await router.acknowledge([Acknowledgement(file: file, endOffset: offset)])
         }
         let sink: any OperationSink
         let deliveryStats: @Sendable () async -> DeliveryStats
@@ -84,7 +85,7 @@ public struct Agent: Sendable {
         ) { (chunks: [LineChunk]) in
             await sink.submit(chunks.map { rules.process($0) })
         }
-        router.attach(tailer)
+        router.attach([tailer])
         let reloader = ConfigReloader(
             running: config, rules: rules, logLevel: logLevel, notifier: notifier, environment: environment,
             logger: logger)
@@ -96,15 +97,16 @@ public struct Agent: Sendable {
                     rules: rules.statistics(), delivery: await deliveryStats(),
                     files: await tailer.summary(),
                     lostBytes: await tailer.lostBytes(),
-                    checkpointSaveFailures: await tailer.checkpointSaveFailures())
+                    checkpointSaveFailures: saver.saveFailures())
             })
 
         let group = ServiceGroup(
             configuration: .init(
                 services: [
+                    .init(service: saver),
                     .init(
                         service: DeliveryService(sink: sink, shutdownTimeout: config.shutdownTimeout, logger: logger)),
-                    .init(service: TailerService(tailer: tailer)),
+                    .init(service: InputService(input: tailer)),
                     .init(
                         service: ReloadService(
                             signals: await UnixSignalsSequence(trapping: .sighup), reloader: reloader)),
@@ -119,42 +121,47 @@ public struct Agent: Sendable {
             try await group.run()
         } catch {
             await client?.shutdown()
-            try? await tailer.saveCheckpoint()
             throw error
         }
         await client?.shutdown()
-        try await tailer.saveCheckpoint()
         logger.info("Stopped; positions saved")
     }
 }
 
-/// Carries delivery's acknowledgements to the tailer, which is created after delivery.
-final class AcknowledgementRouter: Sendable {
-    private let tailer = Mutex<Tailer?>(nil)
+/// Carries the output's acknowledgements back to the inputs that produced the lines: each
+/// input owns a range of ``FileKey``s (``InputKeySpace``). Inputs are attached once made,
+/// after the output (which needs the router to acknowledge through).
+final class InputRouter: Sendable {
+    private let inputs = Mutex<[any LineInput]>([])
 
-    func attach(_ tailer: Tailer) {
-        self.tailer.withLock { $0 = tailer }
+    func attach(_ inputs: [any LineInput]) {
+        self.inputs.withLock { $0 = inputs }
     }
 
-    func acknowledge(file: FileKey, offset: UInt64) async {
-        let target = tailer.withLock { $0 }
-        await target?.acknowledge(file: file, offset: offset)
-    }
-
-    func acknowledge(_ acknowledgements: [AcknowledgementTracker.Acknowledgement]) async {
-        let target = tailer.withLock { $0 }
-        await target?.acknowledge(acknowledgements)
+    func acknowledge(_ acknowledgements: [Acknowledgement]) async {
+        let inputs = self.inputs.withLock { $0 }
+        guard inputs.count > 1 else {
+            await inputs.first?.acknowledge(acknowledgements)
+            return
+        }
+        var byInput: [Int: [Acknowledgement]] = [:]
+        for acknowledgement in acknowledgements {
+            byInput[InputKeySpace.input(of: acknowledgement.file), default: []].append(acknowledgement)
+        }
+        for (index, part) in byInput where index < inputs.count {
+            await inputs[index].acknowledge(part)
+        }
     }
 }
 
-/// The tailer as a service: reads until graceful shutdown.
-struct TailerService: Service {
-    let tailer: Tailer
+/// An input as a service: reads until graceful shutdown.
+struct InputService: Service {
+    let input: any LineInput
 
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                try await tailer.run()
+                try await input.run()
             }
         } catch is CancellationError {
             // A read cancelled by the shutdown itself (the thread pool throws it when the

@@ -150,7 +150,9 @@ public final class PlainFileReader: LogFileReader {
 
     /// Reads the bytes at `position` without moving ``offset``; returns how many were read.
     public func readAt(_ position: UInt64, into target: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard descriptor >= 0 else { throw FileOperationError(path: path, operation: "read", detail: "the file is closed") }
+        guard descriptor >= 0 else {
+            throw FileOperationError(path: path, operation: "read", detail: "the file is closed")
+        }
         while true {
             let got = pread(descriptor, target.baseAddress, target.count, off_t(position))
             if got >= 0 { return got }

@@ -35,8 +35,8 @@ import Synchronization
 ///   zlib), in rounds of at most a few MiB, into a queue of at most ``queueBytes`` that the
 ///   consumer drains; a slow consumer stops reading (backpressure) but not scanning, so
 ///   rotations and deletions during an outage are still followed. Positions move only through
-///   ``acknowledge(file:offset:)``, in order per file, and are saved at most once a second
-///   (plus ``saveCheckpoint()`` at shutdown).
+///   ``acknowledge(file:offset:)``, in order per file, into the ``CheckpointStore``; the
+///   ``CheckpointService`` saves them (at most once a second, and at shutdown).
 public final class Tailer: Sendable {
     private let config: TailTrackConfig
     private let checkpoint: CheckpointStore
@@ -46,7 +46,6 @@ public final class Tailer: Sendable {
     private let beforeFirstScan: @Sendable () -> Void
     private let core: Mutex<TailerCore>
     private let wakeup = Wakeup()
-    private let saving = Mutex(CheckpointSaveHealth())
 
     /// A tailer handing its chunks to `consumer` one at a time.
     public convenience init(
@@ -142,13 +141,6 @@ public final class Tailer: Sendable {
                         return (step, first && core.firstScanDone)
                     }
                     if opened { self.sourcesOpened() }
-                    do {
-                        if try self.checkpoint.saveIfDue() {
-                            self.saving.withLock { $0.succeeded(logger: self.logger) }
-                        }
-                    } catch {
-                        self.saving.withLock { $0.failed(error, path: self.checkpoint.path, logger: self.logger) }
-                    }
                     return step
                 }
                 var chunks = step.chunks
@@ -182,11 +174,9 @@ public final class Tailer: Sendable {
     /// next deadline (a partial line to flush, a deleted file to release), or a wake-up.
     private func waitTime(_ step: TailerCore.StepResult, watcher: DirectoryWatcher?) -> Duration {
         if let next = step.nextScanIn { return next }
-        var interval = scanInterval(
+        return scanInterval(
             watched: watcher?.coversEverything == true, hasNonLiveFiles: step.hasNonLiveFiles,
             lastScan: step.lastScanDuration)
-        if checkpoint.hasUnsavedChanges { interval = min(interval, checkpoint.saveInterval) }
-        return interval
     }
 
     /// How often a full scan runs with no event asking for one: `tail.poll_interval`, or
@@ -230,7 +220,8 @@ public final class Tailer: Sendable {
         if lookSoon { wakeup.signal() }
     }
 
-    /// Saves the positions now (at shutdown, after the last acknowledgements).
+    /// Saves the positions now. The agent leaves saving to its ``CheckpointService``; this is
+    /// for a tailer run on its own (tests, tools).
     public func saveCheckpoint() async throws {
         try checkpoint.save()
     }
@@ -254,11 +245,6 @@ public final class Tailer: Sendable {
     /// Whether the first scan is done: every source's files that exist are open.
     public func hasOpenedSources() async -> Bool {
         core.withLock { $0.firstScanDone }
-    }
-
-    /// Saves of the positions that failed (a full disk, a read-only state directory), since start.
-    public func checkpointSaveFailures() async -> Int {
-        saving.withLock { $0.failures }
     }
 
     /// Bytes given up on: deleted files released past their limits, truncated files whose
@@ -316,39 +302,4 @@ public final class Tailer: Sendable {
 /// Bytes of read lines waiting for the tailer's consumer, shared by its two loops.
 private final class QueuedBytes: Sendable {
     let value = Atomic<Int>(0)
-}
-
-/// Whether saving the positions works: a failing save (disk full, state directory read-only)
-/// is logged once when it starts failing and once when it works again, not at every retry,
-/// and counted for `tailtrack_checkpoint_save_failures_total`.
-struct CheckpointSaveHealth {
-    /// Failed saves since start.
-    private(set) var failures = 0
-    private var failingSince: ContinuousClock.Instant?
-    private var failuresInARow = 0
-
-    mutating func failed(_ error: any Error, path: String, logger: Logger) {
-        failures += 1
-        failuresInARow += 1
-        guard failingSince == nil else { return }
-        failingSince = .now
-        logger.error(
-            """
-            Cannot save positions; retrying every second. Delivery goes on and positions are kept in memory, \
-            but a restart before a save succeeds reads again what was delivered since the last save
-            """,
-            metadata: ["checkpoint.path": "\(path)", "error": "\(error)"])
-    }
-
-    mutating func succeeded(logger: Logger) {
-        guard let since = failingSince else { return }
-        logger.notice(
-            "Positions saved again",
-            metadata: [
-                "failed_for_seconds": "\(Int(since.duration(to: .now).components.seconds))",
-                "failed_saves": "\(failuresInARow)",
-            ])
-        failingSince = nil
-        failuresInARow = 0
-    }
 }
