@@ -51,6 +51,48 @@ import Testing
         ]
         #expect(expected.subtracting(paths).isEmpty, "missing: \(expected.subtracting(paths).sorted())")
         #expect(contents.output.contains("-rwxr-xr-x root/root"))
+
+        // Compressed with xz, as dpkg compresses Debian's own packages.
+        let members = try serviceRun("/usr/bin/ar", ["t", deb])
+        #expect(members.output.split(separator: "\n").contains("data.tar.xz"), "\(members.output)")
+    }
+
+    /// The packaged binary is stripped; its debug information is in tailtrack-dbgsym under the
+    /// binary's build id, where gdb and coredumpctl look for it.
+    @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
+    func theBinaryIsStrippedAndItsSymbolsAreInTheDbgsymPackage() throws {
+        let scratch = try ServiceScratchDirectory()
+        let deb = try buildDeb(into: scratch)
+        let ddeb = deb.replacingOccurrences(of: "/tailtrack_1.2.3_", with: "/tailtrack-dbgsym_1.2.3_")
+            .replacingOccurrences(of: ".deb", with: ".ddeb")
+        #expect(FileManager.default.fileExists(atPath: ddeb), "no \(ddeb)")
+        let root = scratch.file("root")
+        let symbols = scratch.file("dbgsym")
+        #expect(try serviceRun("/usr/bin/dpkg-deb", ["-x", deb, root]).status == 0)
+        #expect(try serviceRun("/usr/bin/dpkg-deb", ["-x", ddeb, symbols]).status == 0)
+
+        let sections = try serviceRun("/usr/bin/readelf", ["-S", "-W", root + "/usr/bin/tailtrack"])
+        #expect(sections.status == 0)
+        #expect(!sections.output.contains(".debug_info"), "the packaged binary still has debug information")
+        #expect(!sections.output.contains(" .symtab "), "the packaged binary still has its symbol table")
+        let notes = try serviceRun("/usr/bin/readelf", ["-n", root + "/usr/bin/tailtrack"])
+        let buildID =
+            notes.output.split(separator: "\n").first { $0.contains("Build ID:") }
+            .map { String($0.split(separator: " ").last ?? "") } ?? ""
+        #expect(buildID.count == 40, "\(notes.output)")
+        let debugFile =
+            symbols + "/usr/lib/debug/.build-id/\(buildID.prefix(2))/\(buildID.dropFirst(2)).debug"
+        #expect(FileManager.default.fileExists(atPath: debugFile), "missing \(debugFile)")
+        let debugSections = try serviceRun("/usr/bin/readelf", ["-S", "-W", debugFile])
+        #expect(debugSections.output.contains(".debug_info"))
+
+        let control = try serviceRun("/usr/bin/dpkg-deb", ["-I", ddeb])
+        #expect(control.output.contains(" Package: tailtrack-dbgsym\n"))
+        #expect(control.output.contains(" Depends: tailtrack (= 1.2.3)\n"))
+        #expect(control.output.contains(" Build-Ids: \(buildID)\n"))
+        // The stripped binary still runs.
+        let help = try serviceRun(root + "/usr/bin/tailtrack", ["--help"])
+        #expect(help.status == 0)
     }
 
     /// Root, dpkg, and no tailtrack package already on the machine: install for real, then purge.
