@@ -10,8 +10,8 @@ import NIOCore
 ///
 /// - Bounded: ``submit(_:)`` suspends while more than `batch.queue_bytes` are waiting or in
 ///   flight, which stops the tailer reading.
-/// - A body holds at most `batch.max_bytes` (all of it: `{"batch":[`, commas, `]}`), and never
-///   more than the API takes; a partial one goes after `batch.flush_interval`, or at once when
+/// - A body holds at most `batch.max_bytes` (all of it: the envelope, Track's `{"batch":[` and
+///   `]}`, and commas), and never more than the API takes; a partial one goes after `batch.flush_interval`, or at once when
 ///   the tailer has caught up after a backlog (``OperationChunk/endsBacklog``). At most
 ///   `batch.max_in_flight` requests at once and `batch.max_requests_per_second`.
 /// - An operation over the API's limit (Track's 32,000 bytes) is dead-lettered and never sent.
