@@ -6,9 +6,9 @@ import Foundation
     import Darwin
 #endif
 
-/// Sends dead-lettered operations to Track again (after the cause was fixed: a rule, an
-/// attribute limit, the workspace's settings) and rewrites each dead-letter file with what
-/// still fails. Used by `tailtrack dead-letters replay --config FILE`.
+/// Sends dead-lettered operations to the API again (Track's, through a ``TrackClient``; after
+/// the cause was fixed: a rule, an attribute limit, the workspace's settings) and rewrites each
+/// dead-letter file with what still fails. Used by `tailtrack dead-letters replay --config FILE`.
 ///
 /// Run it while the agent is stopped: the agent appends to the same file.
 public struct DeadLetterReplay: Sendable {
@@ -16,11 +16,11 @@ public struct DeadLetterReplay: Sendable {
     public struct Summary: Sendable, Equatable {
         /// Operations read from the files (with an operation to send).
         public var read = 0
-        /// Operations Track accepted; removed from the files.
+        /// Operations the API accepted; removed from the files.
         public var accepted = 0
         /// Operations still in the files: rejected again, not sent, or without an operation.
         public var remaining = 0
-        /// The failure that stopped the replay early (Track unreachable, credentials wrong).
+        /// The failure that stopped the replay early (API unreachable, credentials wrong).
         public var stoppedBy: DeliveryError?
 
         public init() {}
@@ -29,10 +29,9 @@ public struct DeadLetterReplay: Sendable {
     public let stateDirectory: String
     public let deadLetter: DeadLetterSettings
     public let batch: BatchSettings
-    public let client: any TrackSending
+    public let client: any BatchAPI
 
-    public init(stateDirectory: String, deadLetter: DeadLetterSettings, batch: BatchSettings, client: any TrackSending)
-    {
+    public init(stateDirectory: String, deadLetter: DeadLetterSettings, batch: BatchSettings, client: any BatchAPI) {
         self.stateDirectory = stateDirectory
         self.deadLetter = deadLetter
         self.batch = batch
@@ -86,7 +85,7 @@ public struct DeadLetterReplay: Sendable {
             var end = start
             var bytes = 0
             while end < sendable.count {
-                let size = TrackBatchBody.size(
+                let size = client.limits.bodySize(
                     operationBytes: bytes + sendable[end].letter.operation.count, count: end - start + 1)
                 if end > start, size > batch.maxBytes { break }
                 bytes += sendable[end].letter.operation.count
@@ -114,23 +113,23 @@ public struct DeadLetterReplay: Sendable {
 
     /// Sends `letters`; returns per letter `nil` (accepted) or the reason it still fails.
     private func send(_ letters: [DeadLetter], summary: inout Summary) async -> [String?] {
-        let body = TrackBatchBody.build(letters.lazy.map(\.operation))
-        switch await client.send(body: body) {
+        let body = client.body(joining: letters.map { $0.operation[...] })
+        switch await client.deliver(body: body) {
         case .accepted:
             return Array(repeating: nil, count: letters.count)
-        case .partiallyRejected(_, let errors):
+        case .partiallyRejected(let rejections):
             var results: [String?] = Array(repeating: nil, count: letters.count)
-            for error in errors where results.indices.contains(error.batchIndex) {
-                results[error.batchIndex] = error.deadLetterReason
+            for rejection in rejections where results.indices.contains(rejection.index) {
+                results[rejection.index] = rejection.reason
             }
             return results
-        case .badRequest(let error), .tooLarge(let error):
-            if letters.count == 1 { return ["Track rejected it: \(error.description)"] }
+        case .rejected(let error):
+            if letters.count == 1 { return ["\(client.name) rejected it: \(error.description)"] }
             let middle = letters.count / 2
             let first = await send(Array(letters[..<middle]), summary: &summary)
             let second = await send(Array(letters[middle...]), summary: &summary)
             return first + second
-        case .unauthorized(let error), .misconfigured(let error), .retryable(let error, _):
+        case .refused(let error), .retryable(let error, _):
             summary.stoppedBy = error
             return letters.map(\.reason)
         }

@@ -1,5 +1,6 @@
-/// Where operations go once the rules made them: Track (``Batcher``) or a local file
-/// (``FileOutputSink``). All sinks have the same shape so the pipeline does not care which.
+/// Where operations go once the rules made them: a batch HTTP API such as Track (a ``Batcher``
+/// delivering to a ``BatchAPI``) or a local file (``FileOutputSink``). All sinks have the same
+/// shape so the pipeline does not care which.
 public protocol OperationSink: Sendable {
     /// Hands over one chunk. May suspend while the sink is full: that is the backpressure that
     /// stops the tailer from reading further.

@@ -34,17 +34,7 @@ public actor FileOutputSink: OperationSink {
     public func statistics() -> DeliveryStats { stats }
 
     public func submit(_ chunk: OperationChunk) async {
-        let letters = chunk.rejected.map { rejected in
-            DeadLetter(
-                time: Date(),
-                rule: rejected.rule,
-                source: chunk.source,
-                file: chunk.path,
-                offset: rejected.lineOffset,
-                reason: rejected.reason,
-                operation: rejected.bytes
-            )
-        }
+        let letters = chunk.rejected.map { DeadLetter($0, of: chunk) }
         var lines: [UInt8] = []
         lines.reserveCapacity(chunk.operations.reduce(0) { $0 + $1.bytes.count + 1 })
         for operation in chunk.operations {

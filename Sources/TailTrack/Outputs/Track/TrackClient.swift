@@ -4,7 +4,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Posts batches to Track v2 (`POST {baseURL}/api/v2/batch`) and classifies the answers.
+/// Posts batches to Track v2 (`POST {baseURL}/api/v2/batch`) and classifies the answers: the
+/// Track ``BatchAPI`` that the ``Batcher`` delivers to (see ``TrackSending``).
 ///
 /// One keep-alive connection pool shared by every request; redirects are never followed
 /// (a redirect means the region or URL is wrong, and following it would send the

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// What one `POST /api/v2/batch` came to, classified for the batcher.
 public enum TrackOutcome: Sendable, Equatable {
     /// 2xx without errors: every operation was accepted.
@@ -39,21 +37,5 @@ public struct TrackItemError: Sendable, Equatable {
     public var deadLetterReason: String {
         let parts = [reason, field, message].filter { !$0.isEmpty }
         return parts.isEmpty ? "rejected by Track" : "Track rejected it: " + parts.joined(separator: ": ")
-    }
-}
-
-/// Sends request bodies to Track; ``TrackClient`` is the real one, tests may substitute.
-public protocol TrackSending: Sendable {
-    /// Sends one batch body and classifies the answer. Never throws: every failure is an outcome.
-    func send(body: [UInt8]) async -> TrackOutcome
-
-    /// The same, with the body already in the buffer the HTTP client writes from (what the
-    /// ``Batcher`` builds, saving a copy of every body).
-    func send(body: ByteBuffer) async -> TrackOutcome
-}
-
-extension TrackSending {
-    public func send(body: ByteBuffer) async -> TrackOutcome {
-        await send(body: Array(buffer: body))
     }
 }
