@@ -178,7 +178,7 @@ final class OperationEncoder: @unchecked Sendable {
             output.append(UInt8(ascii: "\""))
         }
         if writesTimestamp {
-            let seconds = eventTime.map { OperationTemplate.floorDivide($0, 1000) } ?? readTime
+            let seconds = eventTime.map { $0.floorDividedBy(1000) } ?? readTime
             guard TrackLimits.allowsTimestamp(seconds: seconds) else { throw Fallback() }
             output.append(#","timestamp":"#)
             output.appendInteger(seconds)

@@ -66,7 +66,7 @@ struct OperationTemplate: Sendable {
                 members.append(JSONMember("name", .string(try renderName(name, line, members))))
             }
             if shape.takesTimestamp {
-                let seconds = eventTime.map { Self.floorDivide($0, 1000) } ?? origin.readTime
+                let seconds = eventTime.map { $0.floorDividedBy(1000) } ?? origin.readTime
                 guard TrackLimits.allowsTimestamp(seconds: seconds) else {
                     throw Rejection(
                         reason:
@@ -364,12 +364,5 @@ struct OperationTemplate: Sendable {
             result.append(JSONMember(key, .string(text)))
         }
         return .object(result)
-    }
-
-    // MARK: - Helpers
-
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        let quotient = value / divisor
-        return (value % divisor < 0) ? quotient - 1 : quotient
     }
 }

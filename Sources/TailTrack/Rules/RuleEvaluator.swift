@@ -18,6 +18,7 @@ public final class RuleEvaluator {
     /// releases) for every line offered to it, taken or not. ``ruleSet`` keeps the regexes alive.
     private let matchers: [Matcher]
 
+    /// How a rule takes a line, without the rest of the rule.
     private enum Matcher {
         case regex(Unmanaged<CompiledRegex>)
         case json
@@ -318,6 +319,8 @@ public final class RuleEvaluator {
     }
 }
 
+/// The evaluator makes the context of the line being evaluated for the encoder, from what it
+/// keeps of that line, so that the encoder builds one only when a value needs it.
 extension RuleEvaluator: LineContextSource {
     func lineContext(_ line: UnsafeRawBufferPointer) -> LineContext {
         LineContext(
