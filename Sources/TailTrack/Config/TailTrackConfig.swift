@@ -117,9 +117,9 @@ public struct TrackSettings: Sendable {
 /// `batch:` — request packing.
 public struct BatchSettings: Sendable {
     /// Track's limit for one request body.
-    public static let trackRequestLimit = 500_000
+    public static let trackRequestLimit = TrackLimits.requestBytes
     /// Track's limit for one operation.
-    public static let trackOperationLimit = 32_000
+    public static let trackOperationLimit = TrackLimits.operationBytes
 
     /// Whole request body, at most ``trackRequestLimit``. `max_bytes:`, default 500,000.
     public var maxBytes: Int
@@ -133,7 +133,7 @@ public struct BatchSettings: Sendable {
     public var queueBytes: Int
 
     public init(
-        maxBytes: Int = 500_000,
+        maxBytes: Int = trackRequestLimit,
         flushInterval: Duration = .seconds(1),
         maxInFlight: Int = 4,
         maxRequestsPerSecond: Double = 20,

@@ -1,87 +1,3 @@
-/// The kind of entity a Track v2 operation changes.
-enum EntityType: String, Sendable, CaseIterable {
-    case person
-    case object
-    case delivery
-}
-
-/// The parts an operation can have, named as a rule's `operation:` writes them.
-enum OperationPart: String, Sendable, CaseIterable {
-    case identifiers
-    case name
-    case timestamp
-    case attributes
-    case relationships
-    case device
-    case primary
-    case secondary
-}
-
-/// Which actions each entity type has and which parts each action takes, per Customer.io's
-/// OpenAPI document for `POST /api/v2/batch`.
-enum OperationShape {
-    static let actions: [EntityType: [String: Set<OperationPart>]] = [
-        .person: [
-            "identify": [.identifiers, .timestamp, .attributes, .relationships],
-            "event": [.identifiers, .name, .timestamp, .attributes],
-            "page": [.identifiers, .name, .timestamp, .attributes],
-            "screen": [.identifiers, .name, .timestamp, .attributes],
-            "delete": [.identifiers],
-            "suppress": [.identifiers],
-            "unsuppress": [.identifiers],
-            "add_relationships": [.identifiers, .relationships],
-            "delete_relationships": [.identifiers, .relationships],
-            "add_device": [.identifiers, .device],
-            "delete_device": [.identifiers, .device],
-            "merge": [.primary, .secondary],
-        ],
-        .object: [
-            "identify": [.identifiers, .attributes, .relationships],
-            "identify_anonymous": [.identifiers, .attributes, .relationships],
-            "delete": [.identifiers],
-            "add_relationships": [.identifiers, .relationships],
-            "delete_relationships": [.identifiers, .relationships],
-        ],
-        .delivery: [
-            "event": [.identifiers, .name, .attributes]
-        ],
-    ]
-
-    /// Parts an action cannot do without.
-    static func required(_ type: EntityType, _ action: String) -> Set<OperationPart> {
-        switch (type, action) {
-        case (.person, "merge"): return [.primary, .secondary]
-        case (_, "event"), (_, "page"), (_, "screen"): return [.identifiers, .name]
-        case (_, "add_relationships"), (_, "delete_relationships"): return [.identifiers, .relationships]
-        case (_, "add_device"), (_, "delete_device"): return [.identifiers, .device]
-        default: return [.identifiers]
-        }
-    }
-
-    /// Actions whose operations carry an `id` Customer.io de-duplicates on.
-    static func carriesID(_ type: EntityType, _ action: String) -> Bool {
-        type == .person && (action == "event" || action == "page" || action == "screen")
-    }
-}
-
-/// Track's limits, checked before an operation is queued: Track would reject these (or,
-/// for a timestamp, silently replace it with "now").
-enum TrackLimits {
-    static let eventNameBytes = 100
-    static let attributeNameBytes = 150
-    static let attributeValueBytes = 1000
-    static let attributeCount = 300
-    static let operationBytes = 32_000
-    /// 2000-01-01T00:00:00Z: earlier "timestamps" are nearly always a wrong unit or field.
-    static let earliestTimestamp: Int64 = 946_684_800
-    /// 2100-01-01T00:00:00Z: later ones are nearly always milliseconds read as seconds.
-    static let latestTimestamp: Int64 = 4_102_444_800
-    static let personIdentifiers = ["id", "email", "phone", "cio_id"]
-    static let mergeIdentifiers = ["id", "email", "cio_id"]
-    static let deliveryEvents: Set<String> = ["opened", "converted", "delivered"]
-    static let devicePlatforms: Set<String> = ["ios", "android"]
-}
-
 /// Where an operation's `timestamp` (and an event id's time) comes from.
 struct TimestampSource: Sendable {
     var field: FieldReference
@@ -90,9 +6,13 @@ struct TimestampSource: Sendable {
 }
 
 /// A rule's `operation:`, compiled: builds and validates one operation per matching line.
+///
+/// This is the reference way to build an operation: the byte encoder (``OperationEncoder``)
+/// must produce exactly its bytes, and leaves to it every operation it does not handle,
+/// including every one that is rejected, whose reason only this words.
 struct OperationTemplate: Sendable {
-    var type: EntityType
-    var action: String
+    /// The entity type and action, and what Track accepts for them.
+    var shape: TrackOperationShape
     var identifiers: ValueTemplate?
     var name: Template?
     var timestamp: TimestampSource?
@@ -101,6 +21,13 @@ struct OperationTemplate: Sendable {
     var device: ValueTemplate?
     var primary: ValueTemplate?
     var secondary: ValueTemplate?
+
+    var type: EntityType { shape.type }
+    var action: String { shape.action }
+
+    init(shape: TrackOperationShape) {
+        self.shape = shape
+    }
 
     /// Where the line is, for the operation id.
     struct Origin {
@@ -125,7 +52,7 @@ struct OperationTemplate: Sendable {
                 members.append(JSONMember("identifiers", try renderIdentifiers(identifiers, line, members)))
             }
             let eventTime = try eventTimeMilliseconds(line, members)
-            if OperationShape.carriesID(type, action) {
+            if shape.carriesID {
                 let id = OperationID.make(
                     fingerprint: origin.fingerprint,
                     offset: origin.offset,
@@ -138,9 +65,9 @@ struct OperationTemplate: Sendable {
             if let name {
                 members.append(JSONMember("name", .string(try renderName(name, line, members))))
             }
-            if OperationShape.actions[type]?[action]?.contains(.timestamp) == true {
-                let seconds = eventTime.map { Self.floorDivide($0, 1000) } ?? origin.readTime
-                guard seconds >= TrackLimits.earliestTimestamp, seconds < TrackLimits.latestTimestamp else {
+            if shape.takesTimestamp {
+                let seconds = eventTime.map { $0.floorDividedBy(1000) } ?? origin.readTime
+                guard TrackLimits.allowsTimestamp(seconds: seconds) else {
                     throw Rejection(
                         reason:
                             "timestamp \(seconds) is not plausible unix seconds (expected 2000…2100); check the timestamp format",
@@ -193,15 +120,17 @@ struct OperationTemplate: Sendable {
         let value = try render(template, line, members, "identifiers") ?? .object([])
         switch type {
         case .person:
-            return try personIdentifiers(value, allowed: TrackLimits.personIdentifiers, part: "identifiers", members)
+            return try personIdentifiers(
+                value, allowed: TrackOperationShape.personIdentifiers, part: "identifiers", members)
         case .object:
             if action == "identify_anonymous" {
                 return try nonEmptyStrings(
-                    value, required: ["object_type_id", "object_id"], part: "identifiers", members)
+                    value, required: TrackOperationShape.anonymousObjectIdentifiers, part: "identifiers", members)
             }
             return try objectIdentifiers(value, part: "identifiers", members)
         case .delivery:
-            return try nonEmptyStrings(value, required: ["id"], part: "identifiers", members)
+            return try nonEmptyStrings(
+                value, required: TrackOperationShape.deliveryIdentifiers, part: "identifiers", members)
         }
     }
 
@@ -237,13 +166,13 @@ struct OperationTemplate: Sendable {
         guard !text.isEmpty else {
             throw Rejection(reason: "name is empty", partial: .object(members))
         }
-        if type == .delivery, !TrackLimits.deliveryEvents.contains(text) {
+        if type == .delivery, !TrackOperationShape.deliveryEvents.contains(text) {
             throw Rejection(
                 reason: "name \"\(text)\" is not a delivery event (opened, converted, delivered)",
                 partial: .object(members)
             )
         }
-        guard text.utf8.count <= TrackLimits.eventNameBytes else {
+        guard TrackLimits.allowsEventName(bytes: text.utf8.count) else {
             throw Rejection(
                 reason: "name is \(text.utf8.count) bytes; Track allows \(TrackLimits.eventNameBytes)",
                 partial: .object(members)
@@ -261,22 +190,22 @@ struct OperationTemplate: Sendable {
         guard case .object(let attributes) = value else {
             throw Rejection(reason: "attributes must be a mapping", partial: .object(members))
         }
-        guard attributes.count <= TrackLimits.attributeCount else {
+        guard TrackLimits.allowsAttributes(count: attributes.count) else {
             throw Rejection(
                 reason: "\(attributes.count) attributes; Track allows \(TrackLimits.attributeCount)",
                 partial: .object(members)
             )
         }
         for attribute in attributes {
-            guard attribute.key.utf8.count <= TrackLimits.attributeNameBytes else {
+            guard TrackLimits.allowsAttributeName(bytes: attribute.key.utf8.count) else {
                 throw Rejection(
                     reason:
                         "attribute name \"\(attribute.key.prefix(40))…\" is \(attribute.key.utf8.count) bytes; Track allows \(TrackLimits.attributeNameBytes)",
                     partial: .object(members)
                 )
             }
-            let size = Self.valueBytes(attribute.value)
-            guard size <= TrackLimits.attributeValueBytes else {
+            let size = TrackLimits.attributeValueSize(of: attribute.value)
+            guard TrackLimits.allowsAttributeValue(size: size) else {
                 throw Rejection(
                     reason:
                         "attribute \(attribute.key) is \(size) bytes; Track allows \(TrackLimits.attributeValueBytes)",
@@ -307,7 +236,8 @@ struct OperationTemplate: Sendable {
         if action == "delete_device" {
             return .object([JSONMember("token", .string(token.templateText))])
         }
-        guard let platform = value["platform"]?.templateText, TrackLimits.devicePlatforms.contains(platform) else {
+        guard let platform = value["platform"]?.templateText, TrackOperationShape.devicePlatforms.contains(platform)
+        else {
             let shown = value["platform"]?.templateText ?? ""
             throw Rejection(reason: "device.platform \"\(shown)\" is not ios or android", partial: .object(members))
         }
@@ -326,7 +256,7 @@ struct OperationTemplate: Sendable {
         guard case .array(let items) = value else {
             throw Rejection(reason: "relationships must be a list", partial: .object(members))
         }
-        if items.isEmpty, action == "add_relationships" || action == "delete_relationships" {
+        if items.isEmpty, shape.changesRelationships {
             throw Rejection(reason: "relationships is empty", partial: .object(members))
         }
         var result: [JSONValue] = []
@@ -336,9 +266,11 @@ struct OperationTemplate: Sendable {
             let identifiers: JSONValue
             switch (type, action) {
             case (.object, "identify_anonymous"):
-                identifiers = try nonEmptyStrings(raw, required: ["anonymous_id"], part: part, members)
+                identifiers = try nonEmptyStrings(
+                    raw, required: TrackOperationShape.anonymousPersonIdentifiers, part: part, members)
             case (.object, _):
-                identifiers = try personIdentifiers(raw, allowed: TrackLimits.mergeIdentifiers, part: part, members)
+                identifiers = try personIdentifiers(
+                    raw, allowed: TrackOperationShape.mergeIdentifiers, part: part, members)
             default:
                 identifiers = try objectIdentifiers(raw, part: part, members)
             }
@@ -358,7 +290,7 @@ struct OperationTemplate: Sendable {
         _ members: [JSONMember]
     ) throws(Rejection) -> JSONValue {
         let value = try render(template, line, members, part) ?? .object([])
-        return try personIdentifiers(value, allowed: TrackLimits.mergeIdentifiers, part: part, members)
+        return try personIdentifiers(value, allowed: TrackOperationShape.mergeIdentifiers, part: part, members)
     }
 
     // MARK: - Identifier checks
@@ -408,9 +340,10 @@ struct OperationTemplate: Sendable {
         if let cioID = value["cio_object_id"]?.templateText, !cioID.isEmpty {
             return .object([JSONMember("cio_object_id", .string(cioID))])
         }
-        for field in fields where !["object_type_id", "object_id", "cio_object_id"].contains(field.key) {
+        let allowed = TrackOperationShape.objectIdentifiers
+        for field in fields where !allowed.contains(field.key) {
             throw Rejection(
-                reason: "\(part): \"\(field.key)\" is not one of object_type_id, object_id, cio_object_id",
+                reason: "\(part): \"\(field.key)\" is not one of \(allowed.joined(separator: ", "))",
                 partial: .object(members)
             )
         }
@@ -431,23 +364,5 @@ struct OperationTemplate: Sendable {
             result.append(JSONMember(key, .string(text)))
         }
         return .object(result)
-    }
-
-    // MARK: - Helpers
-
-    private static func valueBytes(_ value: JSONValue) -> Int {
-        switch value {
-        case .string(let text): return text.utf8.count
-        case .int, .double, .bool, .null: return 0
-        case .array, .object:
-            var writer = JSONWriter()
-            writer.write(value)
-            return writer.bytes.count
-        }
-    }
-
-    static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
-        let quotient = value / divisor
-        return (value % divisor < 0) ? quotient - 1 : quotient
     }
 }

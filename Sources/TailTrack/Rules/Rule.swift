@@ -10,6 +10,7 @@ enum LineMatcher: Sendable {
 
 /// One `where:` condition on a field.
 struct FieldCondition: Sendable {
+    /// What the field's value must be.
     enum Test: Sendable {
         /// Equal to the value (numbers compare as numbers, everything else as text).
         case equals(JSONValue)

@@ -33,6 +33,7 @@ public struct RuleStageStats: Sendable, Equatable {
 /// Runs the rules over chunks for the tailer's consumer: one evaluator, used by one task at a
 /// time, replaceable at any chunk boundary by a reload.
 final class RuleStage: Sendable {
+    /// What the lock guards: the evaluator in use and the counts kept across reloads.
     private struct State {
         var evaluator: RuleEvaluator
         /// Counts of evaluators replaced by reloads, plus the per-source counts.

@@ -62,12 +62,14 @@ public struct StrftimePattern: Sendable, Equatable, CustomStringConvertible {
         lhs.pattern == rhs.pattern
     }
 
+    /// A part of a date or time a directive reads.
     private enum Field: Equatable, Sendable {
         case year4, year2, month, day, spacePaddedDay, hour, spacePaddedHour, hour12, spacePaddedHour12
         case minute, second, fraction, dayOfYear, monthName, weekdayName, meridiem
         case zoneOffset, zoneName, epochSeconds
     }
 
+    /// One step of the compiled pattern: a byte to match, a run of whitespace, or a field.
     private enum Token: Equatable, Sendable {
         case literal(UInt8)
         case whitespace
@@ -304,12 +306,4 @@ public struct StrftimePattern: Sendable, Equatable, CustomStringConvertible {
         ("Monday", "Mon"), ("Tuesday", "Tue"), ("Wednesday", "Wed"), ("Thursday", "Thu"), ("Friday", "Fri"),
         ("Saturday", "Sat"), ("Sunday", "Sun"),
     ]
-}
-
-extension Int64 {
-    /// Division rounding towards negative infinity (days before 1970 stay in their year).
-    fileprivate func floorDividedBy(_ divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
-    }
 }

@@ -4,6 +4,7 @@
 /// (`"{{amount | float}}"` → a JSON number, a JSON field's number stays a number); a value
 /// mixing text and expressions is a string.
 public struct Template: Sendable {
+    /// Literal text, or one `{{field | filters}}` expression.
     enum Part: Sendable {
         case literal(String)
         case expression(FieldReference, [TemplateFilter])

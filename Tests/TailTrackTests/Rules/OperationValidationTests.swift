@@ -87,6 +87,50 @@ import Testing
         #expect(result.first?.hasSuffix(" bytes encoded; Track allows 32000") == true)
     }
 
+    /// The byte encoder and the template path check the operation limit through the same
+    /// predicate: exactly 32,000 bytes is sent by both, one byte more is rejected by both.
+    @Test func operationSizeLimitIsTheSameOnBothPaths() throws {
+        let attributes = (0..<39).map { "a\($0): \"{{v}}\"" }.joined(separator: ", ")
+        let rules = try compileRules(
+            """
+            - name: r
+              match: 'u=(?<u>\\S*) w=(?<w>\\S*) v=(?<v>.*)'
+              operation:
+                action: event
+                identifiers: { id: "{{u}}" }
+                name: x
+                attributes: { \(attributes), last: "{{w}}" }
+            """
+        )
+        let value = String(repeating: "x", count: 800)
+        func line(lastBytes: Int) -> String { "u=1 w=\(String(repeating: "y", count: lastBytes)) v=\(value)" }
+        let withoutLast = try #require(outcomes(rules, line: line(lastBytes: 0)).first)
+        let lastBytes = TrackLimits.operationBytes - withoutLast.utf8.count
+        try #require((0...TrackLimits.attributeValueBytes - 1).contains(lastBytes))
+
+        for usesEncoders in [true, false] {
+            let evaluator = RuleEvaluator(ruleSet: rules, usesEncoders: usesEncoders)
+            var results: [String] = []
+            for bytes in [lastBytes, lastBytes + 1] {
+                Array(line(lastBytes: bytes).utf8).withUnsafeBytes { buffer in
+                    evaluator.evaluate(
+                        buffer, source: "app", path: "/var/log/app.log",
+                        fingerprint: FileFingerprint(value: 1, length: 1), offset: 0, readTime: testReadTime
+                    ) { outcome in
+                        switch outcome {
+                        case .operation(let operation): results.append("\(operation.bytes.count) bytes")
+                        case .rejected(let rejection): results.append(rejection.reason)
+                        }
+                    }
+                }
+            }
+            #expect(
+                results == ["32000 bytes", "operation is 32001 bytes encoded; Track allows 32000"],
+                "usesEncoders: \(usesEncoders)")
+            #expect(evaluator.encoderFallbacks == (usesEncoders ? 1 : 0))
+        }
+    }
+
     @Test func filterFailureIsARejectionNamingTheField() throws {
         let rules = try eventRule(attributes: "{ amount: \"{{v | float}}\" }")
         #expect(outcomes(rules, line: "u=1 n=x v=abc") == [#"REJECTED r: attributes: field v: "abc" is not a number"#])
