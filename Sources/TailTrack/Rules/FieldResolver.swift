@@ -12,6 +12,7 @@ struct FieldResolver {
         case "_source": return .source
         default: break
         }
+        if LineFields.prefixes.contains(where: { name.hasPrefix($0) }) { return .input(name) }
         switch matcher {
         case .regex(let regex)?:
             if let number = regex.groupNumbers[name] { return .group(number, name: name) }

@@ -7,6 +7,10 @@ struct LineContext {
     var fields: JSONValue?
     var path: String
     var source: String
+    /// What the input knows about the chunk's lines beyond their bytes, and this line's index
+    /// in the chunk (see ``LineFields``); `nil` for plain files.
+    var inputFields: LineFields? = nil
+    var lineIndex = 0
 
     /// The value of a template expression's field, or `nil` when the line has none.
     func value(of reference: FieldReference) -> JSONValue? {
@@ -22,6 +26,8 @@ struct LineContext {
             return .string(path)
         case .source:
             return .string(source == RuleEvaluator.anySource ? "" : source)
+        case .input(let name):
+            return inputFields?.value(name, line: lineIndex).map { .string($0) }
         }
     }
 }

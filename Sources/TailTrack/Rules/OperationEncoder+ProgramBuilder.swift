@@ -37,7 +37,7 @@ extension OperationEncoder {
             case .line:
                 program.group = -1
                 program.isFast = true
-            case .path, .filePath, .source:
+            case .path, .filePath, .source, .input:
                 program.isFast = false
             }
             for filter in filters where program.isFast {

@@ -38,6 +38,8 @@ public final class RuleEvaluator {
     @exclusivity(unchecked) private var currentSource = ""
     @exclusivity(unchecked) private var currentFields: JSONValue?
     @exclusivity(unchecked) private var currentHasGroups = false
+    @exclusivity(unchecked) private var currentInputFields: LineFields?
+    @exclusivity(unchecked) private var currentLineIndex = 0
     /// Lines and operations of the chunks processed so far: how much room a chunk's list of
     /// operations is given up front.
     @exclusivity(unchecked) private var linesSeen = 0
@@ -96,7 +98,7 @@ public final class RuleEvaluator {
         let applicable = rules(for: chunk.source)
         chunk.bytes.withUnsafeBytes { buffer in
             var screen = applicable.literals.flatMap { LineScreen($0, in: buffer) }
-            for span in chunk.lines {
+            for (lineIndex, span) in chunk.lines.enumerated() {
                 if screen?.anyLiteral(from: span.start, to: span.start + span.length) == false {
                     stats.lines += 1
                     stats.unmatched += 1
@@ -109,7 +111,10 @@ public final class RuleEvaluator {
                     source: chunk.source,
                     path: chunk.path,
                     origin: (chunk.fingerprint, span.fileOffset),
-                    readTime: readTime,
+                    // A line the input dated (a journal entry, a container record) carries
+                    // that time, not the time it was read.
+                    readTime: chunk.fields?.time(line: lineIndex) ?? readTime,
+                    input: chunk.fields.map { ($0, lineIndex) },
                     emit: { outcome in
                         switch outcome {
                         case .operation(let operation):
@@ -196,6 +201,7 @@ public final class RuleEvaluator {
         path: String,
         origin: (FileFingerprint, UInt64),
         readTime: Int64,
+        input: (fields: LineFields, line: Int)? = nil,
         emit: (RuleOutcome) -> Void,
         emitEncoded: (_ start: Int, _ rule: String, _ lineOffset: UInt64) -> Void
     ) {
@@ -223,7 +229,8 @@ public final class RuleEvaluator {
             let plan = plans[index]
             if !plan.conditions.isEmpty {
                 let context = LineContext(
-                    line: line, groups: groupsMatched, fields: fields, path: path, source: source)
+                    line: line, groups: groupsMatched, fields: fields, path: path, source: source,
+                    inputFields: input?.fields, lineIndex: input?.line ?? 0)
                 guard plan.conditions.allSatisfy({ $0.holds(in: context, regexData: conditionGroups) }) else {
                     continue
                 }
@@ -238,6 +245,10 @@ public final class RuleEvaluator {
                     if currentSource != source { currentSource = source }
                     if fields != nil || currentFields != nil { currentFields = fields }
                     currentHasGroups = groupsMatched != nil
+                    if input != nil || currentInputFields != nil {
+                        currentInputFields = input?.fields
+                        currentLineIndex = input?.line ?? 0
+                    }
                     try encoder.encode(
                         line: line,
                         groups: groupsMatched,
@@ -257,7 +268,9 @@ public final class RuleEvaluator {
                     encoderFallbacks += 1
                 }
             }
-            let context = LineContext(line: line, groups: groupsMatched, fields: fields, path: path, source: source)
+            let context = LineContext(
+                line: line, groups: groupsMatched, fields: fields, path: path, source: source,
+                inputFields: input?.fields, lineIndex: input?.line ?? 0)
             buildSlowly(plan, context, index: index, origin: origin, readTime: readTime, emit: emit)
             if !plan.continues { break }
         }
@@ -325,7 +338,7 @@ extension RuleEvaluator: LineContextSource {
     func lineContext(_ line: UnsafeRawBufferPointer) -> LineContext {
         LineContext(
             line: line, groups: currentHasGroups ? groups : nil, fields: currentFields, path: currentPath,
-            source: currentSource)
+            source: currentSource, inputFields: currentInputFields, lineIndex: currentLineIndex)
     }
 }
 

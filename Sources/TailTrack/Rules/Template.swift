@@ -127,6 +127,9 @@ enum FieldReference: Sendable, CustomStringConvertible {
     case filePath
     /// `_source`: the source's name.
     case source
+    /// A field the input provides beyond the line (`_journal.PRIORITY`, `_k8s.pod`,
+    /// `_container.stream`), by its full name: see ``LineFields``.
+    case input(String)
 
     var description: String {
         switch self {
@@ -135,6 +138,7 @@ enum FieldReference: Sendable, CustomStringConvertible {
         case .line: return "_line"
         case .filePath: return "_path"
         case .source: return "_source"
+        case .input(let name): return name
         }
     }
 }

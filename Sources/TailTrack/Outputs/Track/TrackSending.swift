@@ -35,8 +35,8 @@ extension TrackSending {
 extension BatchRequestLimits {
     /// Track v2's: 500,000 bytes per request, 32,000 per operation, `{"batch":[` `]}` around.
     public static let track = BatchRequestLimits(
-        requestBytes: BatchSettings.trackRequestLimit,
-        operationBytes: BatchSettings.trackOperationLimit,
+        requestBytes: TrackLimits.requestBytes,
+        operationBytes: TrackLimits.operationBytes,
         envelopeBytes: TrackBatchBody.overhead
     )
 }
