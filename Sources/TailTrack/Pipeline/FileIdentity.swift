@@ -83,6 +83,9 @@ public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
         defer { _ = Glibc.close(fd) }
         var magic: (UInt8, UInt8) = (0, 0)
         let got = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
-        return got == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+        return got == 2 && magic == gzipMagic
     }
+
+    /// The first two bytes of every gzip file.
+    static let gzipMagic: (UInt8, UInt8) = (0x1F, 0x8B)
 }

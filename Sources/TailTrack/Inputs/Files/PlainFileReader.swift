@@ -150,7 +150,9 @@ public final class PlainFileReader: LogFileReader {
 
     /// Reads the bytes at `position` without moving ``offset``; returns how many were read.
     public func readAt(_ position: UInt64, into target: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard descriptor >= 0 else { throw FileOperationError(path: path, operation: "read", detail: "the file is closed") }
+        guard descriptor >= 0 else {
+            throw FileOperationError(path: path, operation: "read", detail: "the file is closed")
+        }
         while true {
             let got = pread(descriptor, target.baseAddress, target.count, off_t(position))
             if got >= 0 { return got }
@@ -161,6 +163,13 @@ public final class PlainFileReader: LogFileReader {
 
     public func status() throws -> FileStatus {
         try FileStatus.of(descriptor: descriptor, path: path)
+    }
+
+    /// True when the file begins with gzip's magic bytes (1f 8b): compressed, whatever its name.
+    public func beginsWithGzipMagic() throws -> Bool {
+        var magic: (UInt8, UInt8) = (0, 0)
+        let got = try withUnsafeMutableBytes(of: &magic) { try readAt(0, into: $0) }
+        return got == 2 && magic == FileIdentity.gzipMagic
     }
 
     public func close() {

@@ -9,8 +9,9 @@ final class TailedFile {
     enum Role: Equatable {
         /// The file currently at its followed path.
         case live
-        /// Renamed away (or the copy of a copytruncate, or a sibling being backfilled):
-        /// read to its end, then released once acknowledged.
+        /// Renamed away (or the copy of a copytruncate, a sibling being backfilled, or a
+        /// compressed file matched at its own path): read to its end, then released once
+        /// acknowledged.
         case rotated
         /// Deleted while open: read to its end within the deleted-file limits.
         case deleted(since: ContinuousClock.Instant)

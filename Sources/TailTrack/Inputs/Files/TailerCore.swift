@@ -27,6 +27,10 @@ final class TailerCore {
     private var readOrderValid = false
     private var nextKey: UInt64 = 1
     private var liveByPath: [PathKey: FileKey] = [:]
+    /// Compressed files matched at their own path (an archive named in `paths:`): being read,
+    /// or read to their end and released. Such a file is read once, whole, as a rotated .gz
+    /// is; remembered so that a scan meeting it again does not read it again.
+    private var compressedByPath: [PathKey: CompressedMatch] = [:]
     private var knownPaths = Set<PathKey>()
     /// Matched paths that could not be opened (permissions, a file briefly mode 000, the
     /// open-file limit): what was found there and why.
@@ -170,6 +174,10 @@ final class TailerCore {
         for file in ordered {
             let family = PathKey(source: file.source, path: file.family)
             if blockedFamilies.contains(family) { continue }
+            if budget > 0 && file.readDue && !file.finished && turnedOutCompressed(file) {
+                followAsCompressed(file, now: now)
+                continue
+            }
             if budget > 0 && file.readDue && !file.finished {
                 let skippedBefore = file.framer.skippedLines
                 defer { logSkippedLines(file, since: skippedBefore) }
@@ -195,7 +203,11 @@ final class TailerCore {
         enforceDeletedLimits(now: now)
         let collectionDue = lastCollection.map { $0.duration(to: now) >= .seconds(3600) } ?? true
         if collectionDue && firstScanDone {
-            checkpoint.collectGarbage(active: Set(files.values.filter(\.writesCheckpoint).map(\.checkpointKey)))
+            // A compressed file read and released keeps its position: forgotten, it would be
+            // read again at the next start.
+            let read = compressedByPath.compactMap { key, match in match.readFile(source: key.source) }
+            checkpoint.collectGarbage(
+                active: Set(files.values.filter(\.writesCheckpoint).map(\.checkpointKey)).union(read))
             lastCollection = now
         }
         dueKeys = dueKeys.union(ordered.map(\.key)).filter { key in
@@ -397,6 +409,13 @@ final class TailerCore {
         nonLiveKeys.remove(file.key)
         let pathKey = PathKey(source: file.source, path: file.family)
         if liveByPath[pathKey] == file.key { liveByPath.removeValue(forKey: pathKey) }
+        if compressedByPath[pathKey] == .reading(file.key) {
+            if case .deleted = file.role {
+                compressedByPath.removeValue(forKey: pathKey)
+            } else {
+                compressedByPath[pathKey] = .read(device: file.device, inode: file.inode, size: file.size)
+            }
+        }
     }
 
     // MARK: Discovery and rotation
@@ -434,6 +453,10 @@ final class TailerCore {
             for key in unreadable.keys where key.source == source.name && !live.contains(key.path) {
                 unreadable.removeValue(forKey: key)
                 overLimit.remove(key)
+            }
+            // Compressed files read whole and no longer matched are forgotten.
+            for (key, match) in compressedByPath where key.source == source.name && !live.contains(key.path) {
+                if case .read = match { compressedByPath.removeValue(forKey: key) }
             }
             for family in saved.sorted() where !live.contains(family) {
                 // Renamed while the agent was down and not recreated yet: its saved files are
@@ -568,6 +591,18 @@ final class TailerCore {
         source: SourceSettings, path: String, status: FileStatus, initial: Bool, now: ContinuousClock.Instant
     ) {
         let pathKey = PathKey(source: source.name, path: path)
+        if let match = compressedByPath[pathKey] {
+            switch match {
+            case .reading(let key):
+                // Read with the rotated files, which the end of the scan looks at.
+                if let file = files[key], file.device == status.device && file.inode == status.inode { return }
+            case .read(let device, let inode, let size):
+                if device == status.device && inode == status.inode && size == status.size { return }
+            }
+            // Another file at the path, or the same one grown (another member appended):
+            // looked at afresh, from its saved position if it has one.
+            compressedByPath.removeValue(forKey: pathKey)
+        }
         if let key = liveByPath[pathKey], let file = files[key] {
             if file.device == status.device && file.inode == status.inode {
                 refreshLive(file, source: source, status: status, now: now)
@@ -982,9 +1017,16 @@ final class TailerCore {
 
     /// The entry's offset when the file at `path` is still the file it describes: same
     /// fingerprint, at least that long, same bytes just before the offset.
+    /// A .gz (by its first bytes) is checked in its uncompressed bytes.
     private func verifiedOffset(_ entry: CheckpointEntry, path: String) -> UInt64? {
         guard let reader = try? PlainFileReader(path: path, bufferBytes: 4096) else { return nil }
         defer { reader.close() }
+        if (try? reader.beginsWithGzipMagic()) == true {
+            guard let fingerprint = entry.fingerprint else { return entry.offset == 0 ? 0 : nil }
+            guard FileIdentity.fingerprint(ofPath: path) == fingerprint, verifiedCompressedOffset(entry, path: path)
+            else { return nil }
+            return entry.offset
+        }
         guard let status = try? reader.status(), status.size >= entry.offset else { return nil }
         guard let fingerprint = entry.fingerprint else { return entry.offset == 0 ? 0 : nil }
         guard (try? FileIdentity.fingerprint(of: reader)) == fingerprint else { return nil }
@@ -1041,12 +1083,81 @@ final class TailerCore {
         // Another file than the one the scan saw (rotated in between): the one it saw is now a
         // sibling never read, and the end of the scan adopts it.
         if !openStatus.isSameFile(as: status) { recheckFamilies.insert(pathKey) }
+        if (try? reader.beginsWithGzipMagic()) == true {
+            reader.close()
+            startCompressed(source: source, path: path, status: openStatus, offset: offset, now: now)
+            return
+        }
         let start = offset ?? (try? lastLineBoundary(reader, size: openStatus.size)) ?? 0
         let file = add(
             source: source.name, family: path, age: .live, path: path, status: openStatus,
             fingerprint: try? FileIdentity.fingerprint(of: reader), reader: reader, offset: start, role: .live, now: now
         )
         liveByPath[pathKey] = file.key
+    }
+
+    /// A matched path whose file is compressed: being read, or read to its end and released.
+    enum CompressedMatch: Equatable {
+        case reading(FileKey)
+        /// Read and released: the file, with its compressed size then (a member appended to it
+        /// later makes it grow, and it is read on from its saved position).
+        case read(device: UInt64, inode: UInt64, size: UInt64)
+
+        /// The position to keep of a file read and released.
+        func readFile(source: String) -> CheckpointKey? {
+            guard case .read(let device, let inode, _) = self else { return nil }
+            return CheckpointKey(source: source, device: device, inode: inode)
+        }
+    }
+
+    /// Follows a compressed file matched at its own path (an archive named in `paths:`, judged
+    /// by its first bytes, whatever its name) from uncompressed `offset`, its saved position or
+    /// 0, as a rotated .gz is followed: read to its end, its last line flushed at once, and
+    /// released once acknowledged, remembered as read. `offset` `nil` (`start_at: end` with
+    /// nothing saved): nothing in it is new; it is only remembered.
+    private func startCompressed(
+        source: SourceSettings, path: String, status: FileStatus, offset: UInt64?, now: ContinuousClock.Instant
+    ) {
+        let pathKey = PathKey(source: source.name, path: path)
+        guard let offset else {
+            compressedByPath[pathKey] = .read(device: status.device, inode: status.inode, size: status.size)
+            return
+        }
+        let reader: GzipFileReader
+        let openStatus: FileStatus
+        do {
+            reader = try GzipFileReader(path: path, bufferBytes: config.tail.readBytes)
+            try reader.seek(to: offset)
+            openStatus = try reader.status()
+        } catch {
+            if unreadable.updateValue((status, "\(error)"), forKey: pathKey) == nil {
+                logger.warning(
+                    "Cannot open a matched file; retrying at every scan",
+                    metadata: ["file.path": "\(path)", "error": "\(error)"])
+            }
+            return
+        }
+        let file = add(
+            source: source.name, family: path, age: .live, path: path, status: openStatus,
+            fingerprint: FileIdentity.fingerprint(ofPath: path), reader: reader, offset: offset, role: .rotated,
+            now: now)
+        compressedByPath[pathKey] = .reading(file.key)
+    }
+
+    /// True for a followed file never read from that turns out to be gzip: it was empty when
+    /// first seen (being compressed into its place).
+    private func turnedOutCompressed(_ file: TailedFile) -> Bool {
+        file.isLive && file.emittedEnd == 0 && file.reader.offset == 0 && !file.reader.isCompressed
+            && (try? file.reader.status().size).map { $0 >= 2 } == true && FileIdentity.isGzip(path: file.path)
+    }
+
+    /// Follows `file` again as the compressed file it turned out to be, from its start.
+    private func followAsCompressed(_ file: TailedFile, now: ContinuousClock.Instant) {
+        guard let source = config.sources.first(where: { $0.name == file.source }),
+            let status = try? file.reader.status()
+        else { return }
+        release(file)
+        startCompressed(source: source, path: file.family, status: status, offset: 0, now: now)
     }
 
     private var limitWarned = false
