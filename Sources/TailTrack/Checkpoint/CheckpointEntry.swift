@@ -14,7 +14,7 @@ public struct CheckpointKey: Hashable, Sendable {
 /// The durable position of one followed file: everything needed to find the file again
 /// after a restart (even renamed or compressed) and to resume it exactly after the last
 /// acknowledged line.
-public struct CheckpointEntry: Sendable, Equatable {
+public struct CheckpointEntry: Sendable, Equatable, InodeIdentified {
     /// The source (`sources[].name`) the file belongs to.
     public var source: String
     /// Where the file was last seen.

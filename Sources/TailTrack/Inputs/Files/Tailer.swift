@@ -276,7 +276,7 @@ public final class Tailer: Sendable {
         let store = try CheckpointStore(stateDirectory: stateDirectory, logger: logger)
         let saved = store.entries.sorted { ($0.source, $0.path) < ($1.source, $1.path) }.map { entry in
             let status = try? FileStatus.of(path: entry.path)
-            let same = status.map { $0.device == entry.device && $0.inode == entry.inode } ?? false
+            let same = status?.sameInode(as: entry) ?? false
             let size = status?.size ?? 0
             // A .gz's offset is uncompressed: its size does not tell how much is behind.
             let behind = same && !FileIdentity.isGzip(path: entry.path) ? size.subtractingClamped(entry.offset) : nil
@@ -295,7 +295,7 @@ public final class Tailer: Sendable {
                 }
                 guard let status = try? FileStatus.of(path: path),
                     !store.entries.contains(where: {
-                        $0.source == source.name && $0.device == status.device && $0.inode == status.inode
+                        $0.source == source.name && $0.sameInode(as: status)
                     })
                 else { continue }
                 var readable = false
