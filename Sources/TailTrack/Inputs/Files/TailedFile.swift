@@ -70,7 +70,12 @@ final class TailedFile: InodeIdentified {
     /// Last time bytes were read or the size changed.
     var lastActivity: ContinuousClock.Instant
     /// True when nothing more will be read (end reached, partial line flushed).
-    var finished = false
+    var finished = false {
+        didSet { if finished && sizeWhenFinished == nil { sizeWhenFinished = size } }
+    }
+    /// ``size`` when the file was finished, as the look before its last read found it: a .gz
+    /// read whole that is larger later had a member appended since.
+    private(set) var sizeWhenFinished: UInt64?
     /// The first bytes of a .gz followed from its start before its first line could be read
     /// (found while logrotate was still compressing it): its fingerprint is computed from
     /// them as they are read, exactly as ``FileIdentity/fingerprint(ofPath:)`` would, so that

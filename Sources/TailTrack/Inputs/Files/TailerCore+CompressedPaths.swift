@@ -58,7 +58,8 @@ extension TailerCore {
         if case .deleted = file.role {
             ledger.compressedPaths.removeValue(forKey: path)
         } else {
-            ledger.compressedPaths[path] = .read(file.identity, size: file.size)
+            // Its size when its last bytes were read: one found larger later was appended to.
+            ledger.compressedPaths[path] = .read(file.identity, size: file.sizeWhenFinished ?? file.size)
         }
     }
 
