@@ -78,7 +78,7 @@ final class SavedPositions {
         var found = FamilyResolution(hadEntries: !entries.isEmpty)
         for entry in entries.sorted(by: { $0.updated < $1.updated }) {
             if let status, entry.sameInode(as: status) {
-                if let offset = verifiedOffset(entry, path: family) {
+                if let offset = verifiedOffset(entry, path: family, atFollowedPath: true) {
                     found.liveOffset = offset
                     continue
                 }
@@ -131,13 +131,16 @@ final class SavedPositions {
 
     /// The entry's offset when the file at `path` is still the file it describes: same
     /// fingerprint, at least that long, same bytes just before the offset. A .gz (by its first
-    /// bytes) is checked in its uncompressed bytes.
-    func verifiedOffset(_ entry: CheckpointEntry, path: String) -> UInt64? {
+    /// bytes) is checked in its uncompressed bytes; `atFollowedPath`, only its first line here:
+    /// the rest is checked as it is opened there, in the same pass that seeks to the offset
+    /// (``TailerCore/startCompressed(source:path:status:offset:now:)``), not in a pass of its own.
+    func verifiedOffset(_ entry: CheckpointEntry, path: String, atFollowedPath: Bool = false) -> UInt64? {
         guard let reader = try? PlainFileReader(path: path, bufferBytes: 4096) else { return nil }
         defer { reader.close() }
         if (try? reader.beginsWithGzipMagic()) == true {
             guard let fingerprint = entry.fingerprint else { return entry.offset == 0 ? 0 : nil }
-            guard FileIdentity.fingerprint(ofPath: path) == fingerprint, verifiedCompressedOffset(entry, path: path)
+            guard FileIdentity.fingerprint(ofPath: path) == fingerprint,
+                atFollowedPath || verifiedCompressedOffset(entry, path: path)
             else { return nil }
             return entry.offset
         }

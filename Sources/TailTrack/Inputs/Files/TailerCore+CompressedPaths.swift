@@ -7,8 +7,10 @@ import Logging
 /// then remembered as read (``SiblingLedger/compressedPaths``), its position kept.
 extension TailerCore {
     /// Follows the compressed file at a matched path from uncompressed `offset` (its saved
-    /// position, or 0). `offset` `nil` (`start_at: end` with nothing saved): nothing in it is
-    /// new; it is only remembered as read.
+    /// position, whose first line was checked, or 0). When the file ends before the offset it
+    /// is not the file saved there (the inode was reused): it is read from its start. `offset`
+    /// `nil` (`start_at: end` with nothing saved): nothing in it is new; it is only remembered
+    /// as read.
     func startCompressed(
         source: SourceSettings, path: String, status: FileStatus, offset: UInt64?, now: ContinuousClock.Instant
     ) {
@@ -20,9 +22,14 @@ extension TailerCore {
         }
         let reader: GzipFileReader
         let openStatus: FileStatus
+        var start = offset
         do {
             reader = try GzipFileReader(path: path, bufferBytes: config.tail.readBytes)
-            try reader.seek(to: offset)
+            // One pass seeks to the offset and checks that the file is that long.
+            if offset > 0, try reader.seekHashingTail(to: offset) == nil {
+                start = 0
+                try reader.seek(to: 0)
+            }
             openStatus = try reader.status()
         } catch {
             budget.openFailed(pathKey, status: status, error: error)
@@ -30,7 +37,7 @@ extension TailerCore {
         }
         let file = add(
             source: source.name, family: path, age: .live, path: path, status: openStatus,
-            fingerprint: FileIdentity.fingerprint(ofPath: path), reader: reader, offset: offset, role: .rotated,
+            fingerprint: FileIdentity.fingerprint(ofPath: path), reader: reader, offset: start, role: .rotated,
             now: now)
         ledger.compressedPaths[pathKey] = .reading(file.key)
     }

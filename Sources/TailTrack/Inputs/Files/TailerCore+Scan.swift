@@ -110,7 +110,7 @@ extension TailerCore {
         }
         if let entry = checkpoint.entry(
             for: CheckpointKey(source: source.name, device: status.device, inode: status.inode)),
-            let offset = saved.verifiedOffset(entry, path: path)
+            let offset = saved.verifiedOffset(entry, path: path, atFollowedPath: true)
         {
             startLive(source: source, path: path, status: status, offset: offset, now: now)
         } else {

@@ -82,6 +82,27 @@ import Testing
         try await harness.stop()
     }
 
+    /// Rewritten in place (same inode) while the agent was stopped, with a shorter .gz that
+    /// begins with the same line: not the file saved there, so it is read from its start.
+    @Test func shorterGzipAtTheSameInodeIsReadFromItsStart() async throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("first", numbered(1, 100))
+        try directory.write("second", numbered(1, 5))
+        try directory.run("/bin/sh", ["-c", "gzip -c first > app.log.gz"])
+        let harness = try TailerHarness.start(directory: directory, paths: ["*.gz"])
+        #expect(await harness.collector.waitFor("the first file") { $0 == numberedLines(1, 100) })
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await !harness.tailer.status().isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await harness.stop()
+        // `>` truncates the file in place: the same inode, shorter content.
+        try directory.run("/bin/sh", ["-c", "gzip -c second > app.log.gz"])
+        let again = try TailerHarness.start(directory: directory, paths: ["*.gz"])
+        #expect(await again.collector.waitFor("the rewritten file") { $0 == numberedLines(1, 5) })
+        try await again.stop()
+    }
+
     /// A member appended to a .gz read whole: read on from where it stopped.
     @Test func memberAppendedToAReadGzipIsReadOn() async throws {
         let directory = try TemporaryDirectory()
