@@ -14,7 +14,7 @@ public struct CheckpointKey: Hashable, Sendable {
 /// The durable position of one followed file: everything needed to find the file again
 /// after a restart (even renamed or compressed) and to resume it exactly after the last
 /// acknowledged line.
-public struct CheckpointEntry: Sendable, Equatable, InodeIdentified {
+public struct CheckpointEntry: Sendable, Equatable {
     /// The source (`sources[].name`) the file belongs to.
     public var source: String
     /// Where the file was last seen.
@@ -57,3 +57,6 @@ public struct CheckpointEntry: Sendable, Equatable, InodeIdentified {
     public var key: CheckpointKey { CheckpointKey(source: source, device: device, inode: inode) }
     public var identity: FileIdentity { FileIdentity(device: device, inode: inode, fingerprint: fingerprint) }
 }
+
+/// A saved position names its file by device and inode, as a followed file does.
+extension CheckpointEntry: InodeIdentified {}
