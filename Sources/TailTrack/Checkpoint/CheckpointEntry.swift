@@ -67,3 +67,6 @@ public struct CheckpointEntry: Sendable, Equatable {
     public var key: CheckpointKey { CheckpointKey(source: source, device: device, inode: inode) }
     public var identity: FileIdentity { FileIdentity(device: device, inode: inode, fingerprint: fingerprint) }
 }
+
+/// A saved position names its file by device and inode, as a followed file does.
+extension CheckpointEntry: InodeIdentified {}

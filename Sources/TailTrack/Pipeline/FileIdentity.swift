@@ -9,7 +9,7 @@ import Glibc
 /// completed when its first newline appears. Files that begin with the same line (a common
 /// header) are told apart by device and inode while they exist, and by ``tailHash(of:before:)``
 /// on resume.
-public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
+public struct FileIdentity: Hashable, Sendable, CustomStringConvertible, InodeIdentified {
     /// How many bytes before a saved offset ``tailHash(of:before:)`` covers.
     public static let tailWindow = 256
 
@@ -26,11 +26,6 @@ public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
     /// `dev:inode:fingerprint`, as `status` shows it.
     public var description: String {
         "\(device):\(inode):\(fingerprint?.description ?? "pending")"
-    }
-
-    /// True when both are the same inode on the same device.
-    public func sameInode(as other: FileStatus) -> Bool {
-        device == other.device && inode == other.inode
     }
 
     /// The fingerprint of an open plain file, or `nil` while it has no complete first line.
@@ -83,6 +78,24 @@ public struct FileIdentity: Hashable, Sendable, CustomStringConvertible {
         defer { _ = Glibc.close(fd) }
         var magic: (UInt8, UInt8) = (0, 0)
         let got = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
-        return got == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+        return got == 2 && magic == gzipMagic
+    }
+
+    /// The first two bytes of every gzip file.
+    static let gzipMagic: (UInt8, UInt8) = (0x1F, 0x8B)
+}
+
+/// A file named by where it lives on disk: its device and inode, which survive a rename (a
+/// file's status, its identity, a followed file, a saved position).
+public protocol InodeIdentified {
+    var device: UInt64 { get }
+    var inode: UInt64 { get }
+}
+
+extension InodeIdentified {
+    /// True when both are the same inode on the same device: the same file, whatever its
+    /// name, size or content now.
+    public func sameInode(as other: some InodeIdentified) -> Bool {
+        device == other.device && inode == other.inode
     }
 }

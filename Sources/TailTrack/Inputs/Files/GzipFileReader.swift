@@ -124,6 +124,27 @@ public final class GzipFileReader: LogFileReader {
         }
     }
 
+    // MARK: What a .gz cannot tell cheaply
+
+    /// Always false: a short read is no end (the stream may hold more), the next read says so.
+    public var lastReadWasShort: Bool { false }
+
+    /// Keeps its buffers: the stream's state lives in them between reads.
+    public func releaseBuffer() {}
+
+    /// `nil`: the first line would be decompressed a second time; ``TailedFile`` fingerprints
+    /// the first bytes as they are read instead.
+    public func fingerprint() throws -> FileFingerprint? { nil }
+
+    /// `nil`: no random access. A .gz's saved position carries no tail hash; it is checked on
+    /// resume by ``seekHashingTail(to:)``.
+    public func tailHash(before end: UInt64) throws -> UInt64? { nil }
+
+    /// `nil`: a .gz is finished, not written to; it is never checked for truncation.
+    public func tailHash(before end: UInt64, readAhead: Int) throws -> UInt64? { nil }
+
+    public var sizeSeenByTailCheck: UInt64? { nil }
+
     private func startStream() throws {
         // 15 + 32: a 32 KiB window, gzip or zlib header detected automatically.
         let result = inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size))

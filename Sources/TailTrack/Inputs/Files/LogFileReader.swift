@@ -25,6 +25,12 @@ public struct FileStatus: Sendable, Equatable {
 
 /// Reads a log file sequentially in blocks, whatever its encoding; offsets are always in
 /// uncompressed bytes, the unit positions are committed in.
+///
+/// Besides reading, a reader answers what the tailer checks a file with: its fingerprint, the
+/// hash of the bytes before an offset (truncation), whether a read reached the end. A plain
+/// file answers from its bytes at any offset; a .gz, which has no random access, answers
+/// `nil` or `false` (its first bytes are fingerprinted as they are read, by ``TailedFile``, and
+/// its saved position is checked on resume by ``GzipFileReader/seekHashingTail(to:)``).
 public protocol LogFileReader: AnyObject {
     /// The path the file was opened under.
     var path: String { get }
@@ -40,14 +46,28 @@ public protocol LogFileReader: AnyObject {
     func status() throws -> FileStatus
     /// Closes the file; further reads fail.
     func close()
+    /// True when the last read returned fewer bytes than it asked for: the file's end as it
+    /// was then, without a second read to hear it.
+    var lastReadWasShort: Bool { get }
+    /// Gives the read buffer back until the next read (the file's end was reached).
+    func releaseBuffer()
+    /// The fingerprint of the file's first line (``FileIdentity/fingerprint(ofPath:)``), read
+    /// without moving ``offset``; `nil` while the file has no complete first line.
+    func fingerprint() throws -> FileFingerprint?
+    /// ``FileIdentity/tailHash(of:before:)`` at `end`: from the bytes the last read left in
+    /// the buffer when it holds them (as they were read), else read now.
+    func tailHash(before end: UInt64) throws -> UInt64?
+    /// The tail check of a file being written: the hash at `end`, read now; when `end` is at or
+    /// before ``offset``, the same read also takes up to `readAhead` bytes past ``offset`` for
+    /// the next read to hand out, and tells the file's size when it comes back short
+    /// (``sizeSeenByTailCheck``).
+    func tailHash(before end: UInt64, readAhead: Int) throws -> UInt64?
+    /// The file's size as the last tail check's read-ahead found it, or `nil` when it did not
+    /// tell.
+    var sizeSeenByTailCheck: UInt64? { get }
 }
 
-extension FileStatus {
-    /// True when both describe the same file (device and inode), whatever its size now.
-    func isSameFile(as other: FileStatus) -> Bool {
-        device == other.device && inode == other.inode
-    }
-
+extension FileStatus: InodeIdentified {
     /// The status of an open descriptor (`fstat`), for the readers; `path` names it in errors.
     static func of(descriptor: Int32, path: String) throws -> FileStatus {
         var info = stat()

@@ -21,8 +21,6 @@ public final class PlainFileReader: LogFileReader {
     private var descriptor: Int32
     private var buffer: UnsafeMutableRawBufferPointer?
     private let bufferBytes: Int
-    /// True when the last read returned fewer bytes than it asked for: the end of the file as
-    /// it was then.
     public private(set) var lastReadWasShort = false
     /// The file range the buffer holds now, from the last read or tail check (empty when
     /// `heldEnd == heldStart`), at the buffer position congruent to `heldStart` modulo 64.
@@ -33,8 +31,6 @@ public final class PlainFileReader: LogFileReader {
     private var holdsReadAhead = false
     /// True when that read-ahead got fewer bytes than it asked for (the file's end then).
     private var readAheadWasShort = false
-    /// The file's size as the last tail check's read-ahead found it (it came back short), or
-    /// `nil` when it did not tell.
     public private(set) var sizeSeenByTailCheck: UInt64?
 
     /// Opens `path` read-only, positioned at `offset`.
@@ -52,7 +48,6 @@ public final class PlainFileReader: LogFileReader {
         if let buffer { ReadBufferPool.giveBack(buffer) }
     }
 
-    /// Gives the read buffer back until the next read (the file's end was reached).
     public func releaseBuffer() {
         if let buffer { ReadBufferPool.giveBack(buffer) }
         buffer = nil
@@ -86,10 +81,9 @@ public final class PlainFileReader: LogFileReader {
         return .bytes(got)
     }
 
-    /// ``FileIdentity/tailHash(of:before:)`` at `end`, read now; when `end` is at or before
-    /// ``offset``, the same `pread` also reads up to `readAhead` bytes past ``offset``, which
-    /// the next ``read(maxBytes:_:)`` hands out. A file written a line at a time then costs one
-    /// `pread` per write instead of two (the check that it was not truncated, and the read).
+    /// A file written a line at a time costs one `pread` per write instead of two (the check
+    /// that it was not truncated, and the read): the read-ahead is what
+    /// ``read(maxBytes:_:)`` hands out next.
     public func tailHash(before end: UInt64, readAhead: Int) throws -> UInt64? {
         guard end > 0 else { return nil }
         let start = end - min(UInt64(FileIdentity.tailWindow), end)
@@ -108,6 +102,15 @@ public final class PlainFileReader: LogFileReader {
         sizeSeenByTailCheck = count > window && got >= window && got < count ? heldEnd : nil
         guard got >= window else { return nil }
         return StableHasher.hash64(bytes: UnsafeRawBufferPointer(rebasing: buffer[position..<position + window]))
+    }
+
+    public func tailHash(before end: UInt64) throws -> UInt64? {
+        if let held = heldTailHash(before: end) { return held }
+        return try FileIdentity.tailHash(of: self, before: end)
+    }
+
+    public func fingerprint() throws -> FileFingerprint? {
+        try FileIdentity.fingerprint(of: self)
     }
 
     /// ``FileIdentity/tailHash(of:before:)`` at `end` from the bytes the buffer still holds
@@ -163,6 +166,32 @@ public final class PlainFileReader: LogFileReader {
 
     public func status() throws -> FileStatus {
         try FileStatus.of(descriptor: descriptor, path: path)
+    }
+
+    /// The offset just after the last newline before `size` (0 when there is none): where
+    /// `start_at: end` begins.
+    public func lastLineBoundary(before size: UInt64) throws -> UInt64 {
+        var end = size
+        var block = [UInt8](repeating: 0, count: 65_536)
+        while end > 0 {
+            let start = end >= UInt64(block.count) ? end - UInt64(block.count) : 0
+            let count = Int(end - start)
+            let got = try block.withUnsafeMutableBytes {
+                try readAt(start, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]))
+            }
+            if let index = block[0..<min(got, count)].lastIndex(of: UInt8(ascii: "\n")) {
+                return start + UInt64(index) + 1
+            }
+            end = start
+        }
+        return 0
+    }
+
+    /// True when the file begins with gzip's magic bytes (1f 8b): compressed, whatever its name.
+    public func beginsWithGzipMagic() throws -> Bool {
+        var magic: (UInt8, UInt8) = (0, 0)
+        let got = try withUnsafeMutableBytes(of: &magic) { try readAt(0, into: $0) }
+        return got == 2 && magic == FileIdentity.gzipMagic
     }
 
     public func close() {

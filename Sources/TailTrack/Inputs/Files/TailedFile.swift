@@ -4,19 +4,22 @@ import Logging
 /// and which of its lines are delivered.
 ///
 /// Only touched under the tailer's lock, one step at a time.
-final class TailedFile {
+final class TailedFile: InodeIdentified {
     /// Where the file stands.
     enum Role: Equatable {
         /// The file currently at its followed path.
         case live
-        /// Renamed away (or the copy of a copytruncate, or a sibling being backfilled):
-        /// read to its end, then released once acknowledged.
+        /// Renamed away (or the copy of a copytruncate, a sibling being backfilled, or a
+        /// compressed file matched at its own path): read to its end, then released once
+        /// acknowledged.
         case rotated
         /// Deleted while open: read to its end within the deleted-file limits.
         case deleted(since: ContinuousClock.Instant)
     }
 
+    /// The tailer's name for the file while it is followed: chunks and acknowledgements carry it.
     let key: FileKey
+    /// The source (`sources[].name`) that matched it.
     let source: String
     /// The followed (live) path this file belongs to, for ordering rotated files first.
     let family: String
@@ -24,13 +27,17 @@ final class TailedFile {
     var age: RotatedSiblings.Age
     /// The file's place in the order a step reads in (the tailer numbers its files).
     var readOrder = 0
+    /// Where the file is now (it changes when it is renamed, or continued in its copy).
     var path: String
     var device: UInt64
     var inode: UInt64
+    /// Its first line's fingerprint, `nil` until it has one: with the offset, a line's id.
     var fingerprint: FileFingerprint?
+    /// The open file (plain or .gz), read from where the framer stands.
     var reader: any LogFileReader {
         didSet { noteBehind() }
     }
+    /// Cuts what is read into lines, and holds them until a chunk is taken.
     var framer: LineFramer
     var role: Role
     /// Whether this file's position goes to the checkpoint (false for a file whose inode
@@ -63,7 +70,12 @@ final class TailedFile {
     /// Last time bytes were read or the size changed.
     var lastActivity: ContinuousClock.Instant
     /// True when nothing more will be read (end reached, partial line flushed).
-    var finished = false
+    var finished = false {
+        didSet { if finished && sizeWhenFinished == nil { sizeWhenFinished = size } }
+    }
+    /// ``size`` when the file was finished, as the look before its last read found it: a .gz
+    /// read whole that is larger later had a member appended since.
+    private(set) var sizeWhenFinished: UInt64?
     /// The first bytes of a .gz followed from its start before its first line could be read
     /// (found while logrotate was still compressing it): its fingerprint is computed from
     /// them as they are read, exactly as ``FileIdentity/fingerprint(ofPath:)`` would, so that
@@ -119,8 +131,8 @@ final class TailedFile {
     /// Reads blocks until a chunk is full or the file's current end; returns the chunk, if
     /// any lines (or skipped bytes) were framed.
     func read(readBytes: Int, chunkBytes: Int, chunkLines: Int, now: ContinuousClock.Instant) throws -> LineChunk? {
-        if fingerprint == nil, let plain = reader as? PlainFileReader {
-            fingerprint = try FileIdentity.fingerprint(of: plain)
+        if fingerprint == nil {
+            fingerprint = try reader.fingerprint()
         }
         readDue = false
         while true {
@@ -139,7 +151,7 @@ final class TailedFile {
                 }
                 // A plain file that gave less than asked is at its end for now: no second read
                 // to hear it (a write since is reported and read at a later step).
-                if (reader as? PlainFileReader)?.lastReadWasShort == true { return endReached() }
+                if reader.lastReadWasShort { return endReached() }
             case .endOfData:
                 return endReached()
             case .truncated:
@@ -171,7 +183,7 @@ final class TailedFile {
         gzipTruncated = false
         // The chunk first: its tail hash comes from the bytes the buffer still holds.
         let chunk = makeChunk()
-        (reader as? PlainFileReader)?.releaseBuffer()
+        reader.releaseBuffer()
         return chunk
     }
 
@@ -183,8 +195,8 @@ final class TailedFile {
 
     /// Turns what the framer holds into a chunk and remembers its end for acknowledgement.
     func makeChunk() -> LineChunk? {
-        if fingerprint == nil, let plain = reader as? PlainFileReader {
-            fingerprint = try? FileIdentity.fingerprint(of: plain)
+        if fingerprint == nil, let computed = try? reader.fingerprint() {
+            fingerprint = computed
         }
         guard let taken = framer.takeChunk() else { return nil }
         let print: FileFingerprint
@@ -197,12 +209,7 @@ final class TailedFile {
                 value: content.withUnsafeBytes { StableHasher.hash64(bytes: $0) }, length: content.count)
             fingerprint = print
         }
-        var hash: UInt64?
-        if let plain = reader as? PlainFileReader {
-            hash =
-                plain.heldTailHash(before: taken.endOffset)
-                ?? (try? FileIdentity.tailHash(of: plain, before: taken.endOffset))
-        }
+        let hash = try? reader.tailHash(before: taken.endOffset)
         pendingHashes.append((taken.endOffset, hash))
         emittedEnd = taken.endOffset
         return LineChunk(

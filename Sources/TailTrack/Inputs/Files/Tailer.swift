@@ -262,11 +262,13 @@ public final class Tailer: Sendable {
         let store = try CheckpointStore(stateDirectory: stateDirectory, logger: logger)
         let saved = store.entries.sorted { ($0.source, $0.path) < ($1.source, $1.path) }.map { entry in
             let status = try? FileStatus.of(path: entry.path)
-            let same = status.map { $0.device == entry.device && $0.inode == entry.inode } ?? false
+            let same = status?.sameInode(as: entry) ?? false
             let size = status?.size ?? 0
+            // A .gz's offset is uncompressed: its size does not tell how much is behind.
+            let behind = same && !FileIdentity.isGzip(path: entry.path) ? size.subtractingClamped(entry.offset) : nil
             return TailedFileStatus(
                 source: entry.source, path: entry.path, identity: entry.identity, committedOffset: entry.offset,
-                size: size, bytesBehind: same ? size.subtractingClamped(entry.offset) : nil,
+                size: size, bytesBehind: behind,
                 state: status == nil ? "gone" : (same ? "present" : "moved"))
         }
         var unsaved: [TailedFileStatus] = []
@@ -279,11 +281,13 @@ public final class Tailer: Sendable {
                 }
                 guard let status = try? FileStatus.of(path: path),
                     !store.entries.contains(where: {
-                        $0.source == source.name && $0.device == status.device && $0.inode == status.inode
+                        $0.source == source.name && $0.sameInode(as: status)
                     })
                 else { continue }
                 var readable = false
+                var compressed = false
                 if let reader = try? PlainFileReader(path: path, bufferBytes: 16) {
+                    compressed = (try? reader.beginsWithGzipMagic()) == true
                     reader.close()
                     readable = true
                 }
@@ -291,7 +295,7 @@ public final class Tailer: Sendable {
                     TailedFileStatus(
                         source: source.name, path: path,
                         identity: FileIdentity(device: status.device, inode: status.inode, fingerprint: nil),
-                        committedOffset: 0, size: status.size, bytesBehind: readable ? status.size : nil,
+                        committedOffset: 0, size: status.size, bytesBehind: readable && !compressed ? status.size : nil,
                         state: readable ? "new" : TailedFileStatus.unreadable))
             }
         }
