@@ -1,3 +1,5 @@
+// Over 400 lines: one reader per config section, kept in one file so that the order in which
+// a config is checked reads top to bottom as the file's own sections do.
 extension TailTrackConfig {
     /// Loads and validates the config at `path`, expanding `${VAR}` from `environment` and
     /// `rules: - include:` globs. Throws every problem found at once, in file order.
