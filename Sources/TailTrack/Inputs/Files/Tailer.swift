@@ -209,7 +209,7 @@ public final class Tailer: Sendable {
     }
 
     /// ``acknowledge(file:offset:)`` for several files at once, under one lock.
-    public func acknowledge(_ acknowledgements: [AcknowledgementTracker.Acknowledgement]) async {
+    public func acknowledge(_ acknowledgements: [Acknowledgement]) async {
         let lookSoon = core.withLock { core in
             var lookSoon = false
             for acknowledgement in acknowledgements {
