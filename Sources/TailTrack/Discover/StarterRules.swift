@@ -57,7 +57,9 @@ public enum StarterRules {
             if let value = template.exampleValues[identifier.field] {
                 expectedIdentifier = "{ \(identifier.key): \(quote(value)) }"
             }
-        } else if let first = template.slots.first(where: { template.exampleValues[$0.name] != nil }) {
+        } else if let first = template.slots.first(where: {
+            $0.type != "timestamp" && $0.type != "level" && template.exampleValues[$0.name] != nil
+        }) {
             lines.append(
                 "      # TODO: no slot looks like a person id or email; pick the one that identifies the person.")
             lines.append("      identifiers: { id: \"{{\(first.name)}}\" }")
@@ -73,7 +75,7 @@ public enum StarterRules {
         }
         let attributes = template.slots.filter { slot in
             slot.name != template.identifier?.field && slot.name != template.timestamp?.field
-                && template.exampleValues[slot.name] != nil
+                && slot.type != "level" && template.exampleValues[slot.name] != nil
         }.prefix(20)
         if !attributes.isEmpty {
             lines.append("      attributes:")
