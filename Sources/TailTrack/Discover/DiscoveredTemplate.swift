@@ -141,6 +141,7 @@ extension DiscoveredTemplate {
         matcher = .structured(key.format, conditions)
         specificity = conditions.count
         eventName = words.isEmpty ? "template_\(template.id)" : words.prefix(4).joined(separator: "_")
+        var fields: [String] = []
         if let example = template.examples.first {
             let parsed = example.withUnsafeBytes {
                 key.format == .json ? JSONLineParser.parse($0) : LogfmtParser.parse($0)
@@ -148,8 +149,21 @@ extension DiscoveredTemplate {
             if case .object(let members)? = parsed {
                 for member in members where Self.isPlainKey(member.key) {
                     switch member.value {
-                    case .object, .array, .null: continue
-                    default: exampleValues[member.key] = member.value.templateText
+                    case .array, .null: continue
+                    case .object(let inner):
+                        // One level down: `user.id`, `user.email`.
+                        for field in inner where Self.isPlainKey(field.key) {
+                            switch field.value {
+                            case .object, .array, .null: continue
+                            default:
+                                let path = member.key + "." + field.key
+                                exampleValues[path] = field.value.templateText
+                                fields.append(path)
+                            }
+                        }
+                    default:
+                        exampleValues[member.key] = member.value.templateText
+                        fields.append(member.key)
                     }
                 }
             }
@@ -162,7 +176,12 @@ extension DiscoveredTemplate {
                 break
             }
         }
-        identifier = Self.identifier(among: slots.map { ($0.name, exampleValues[$0.name] == nil ? "" : "field") })
+        // The fields the first example holds, one level into objects, less the named ones.
+        slots = fields.filter { !named.contains($0) }.map { Slot(name: $0, type: "field") }
+        identifier = Self.identifier(
+            among: slots.filter { $0.name != timestamp?.field }.map {
+                ($0.name, exampleValues[$0.name] == nil ? "" : "field")
+            })
     }
 
     /// A key a `where:` or `{{…}}` can name as it is (no dots, which would read as a path).
@@ -177,7 +196,9 @@ extension DiscoveredTemplate {
     /// The slot that most looks like a person's identifier: an email, else a name ending in
     /// `id` or naming a user, customer or account.
     private static func identifier(among slots: [(name: String, type: String)]) -> (field: String, key: String)? {
-        if let email = slots.first(where: { $0.type == "email" || $0.name.hasPrefix("email") }) {
+        if let email = slots.first(where: {
+            $0.type == "email" || $0.name.hasPrefix("email") || $0.name.hasSuffix(".email")
+        }) {
             return (email.name, "email")
         }
         for hint in ["user_id", "userid", "uid", "customer", "user", "account", "member", "person"] {

@@ -58,7 +58,8 @@ public enum StarterRules {
                 expectedIdentifier = "{ \(identifier.key): \(quote(value)) }"
             }
         } else if let first = template.slots.first(where: {
-            $0.type != "timestamp" && $0.type != "level" && template.exampleValues[$0.name] != nil
+            $0.type != "timestamp" && $0.type != "level" && $0.name != template.timestamp?.field
+                && template.exampleValues[$0.name] != nil
         }) {
             lines.append(
                 "      # TODO: no slot looks like a person id or email; pick the one that identifies the person.")

@@ -47,11 +47,12 @@ public final class TemplateMiner {
     /// The fraction of positions that must agree for a new signature to join a template.
     let similarity: Double
     public let limits: Limits
-    public private(set) var templates: [Template] = []
-    public private(set) var lines = 0
+    @exclusivity(unchecked) public private(set) var templates: [Template] = []
+    @exclusivity(unchecked) public private(set) var lines = 0
     public var signatureCount: Int { bySignature.count }
-    private var analyzer = LineAnalyzer()
-    private var bySignature: [UInt64: Int32] = [:]
+    // One thread uses a miner: no run-time exclusivity check on every line.
+    @exclusivity(unchecked) private var analyzer = LineAnalyzer()
+    @exclusivity(unchecked) private var bySignature: [UInt64: Int32] = [:]
     private var byBucket: [UInt64: [Int32]] = [:]
     private var structured = StructuredLineKeyer()
 
