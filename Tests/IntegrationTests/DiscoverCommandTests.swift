@@ -126,6 +126,29 @@ import Testing
         #expect(DiscoverAccuracy.grouping(truth: fixture.map(\.truth), predicted: ids) >= 0.9)
     }
 
+    @Test func configAndSourceReadTheSourcesFiles() throws {
+        let directory = try CLITemporaryDirectory()
+        try directory.write("logs/a.log", GeneratedLog.make(lines: 100).text)
+        try directory.write("logs/b.log", GeneratedLog.make(lines: 50).text)
+        try directory.write(
+            "tailtrack.yml",
+            """
+            track: { region: us, site_id: "${CIO_SITE_ID}", api_key: "${CIO_API_KEY}" }
+            state_dir: \(directory.path("state"))
+            sources:
+              - name: app
+                paths: ["\(directory.path("logs/*.log"))"]
+            """
+        )
+        let config = directory.path("tailtrack.yml")
+        let result = try CLIRun.tailtrack(["discover", "--config", config, "--source", "app"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("150 lines, "))
+        let unknown = try CLIRun.tailtrack(["discover", "--config", config, "--source", "web"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderrLines == ["--source web: no source of that name in \(config)"])
+    }
+
     @Test func defaultReportListsTemplatesMostFrequentFirst() throws {
         let directory = try CLITemporaryDirectory()
         try directory.write("app.log", GeneratedLog.make(lines: 300).text)

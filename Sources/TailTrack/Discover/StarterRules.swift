@@ -80,7 +80,9 @@ public enum StarterRules {
         }.prefix(20)
         if !attributes.isEmpty {
             lines.append("      attributes:")
-            for slot in attributes { lines.append("        \(slot.name): \"{{\(slot.name)}}\"") }
+            for slot in attributes {
+                lines.append("        \(slot.name.replacingAll(".", with: "_")): \"{{\(slot.name)}}\"")
+            }
         }
         lines.append("    tests:")
         lines.append("      - line: \(quote(template.examples.first ?? ""))")
