@@ -13,7 +13,7 @@ struct TailTrackCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, CheckCommand.self, TestCommand.self, DryRunCommand.self, StatusCommand.self,
-            DeadLettersCommand.self, BenchCommand.self,
+            DeadLettersCommand.self, BenchCommand.self, DiscoverCommand.self,
         ]
     )
 
