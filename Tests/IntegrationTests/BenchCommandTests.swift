@@ -5,11 +5,11 @@ import Testing
 /// this report, so every pass must be there and must add up.
 @Suite struct BenchCommandTests {
     @Test func jsonReportHasEveryPassAndEveryOperationArrives() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let result = try CLIRun.tailtrack([
             "bench", "--lines", "4000", "--idle-files", "5", "--idle-seconds", "1", "--many-files", "40",
             "--active-files", "4", "--many-seconds", "1", "--stalled-seconds", "2", "--stalled-mb-per-second", "1",
-            "--directory", directory.path("work"), "--json",
+            "--directory", directory.file("work"), "--json",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(

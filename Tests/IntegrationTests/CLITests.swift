@@ -4,7 +4,7 @@ import Testing
 /// The commands a user runs to write and try rules, run as the built binary.
 @Suite struct CLITests {
     @Test func checkPointsAtEveryBrokenLine() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write(
             "tailtrack.yml",
             """
@@ -32,10 +32,10 @@ import Testing
                 identifiers: { id: "{{user.id | lowr}}" }
             """
         )
-        let result = try CLIRun.tailtrack(["check", "--config", directory.path("tailtrack.yml")])
+        let result = try CLIRun.tailtrack(["check", "--config", directory.file("tailtrack.yml")])
         #expect(result.status == 1)
-        let config = directory.path("tailtrack.yml")
-        let rules = directory.path("rules/shop.yml")
+        let config = directory.file("tailtrack.yml")
+        let rules = directory.file("rules/shop.yml")
         #expect(
             result.stderrLines == [
                 "\(config):2: batch.max_bytes: 900000 is above Track's limit of 500000 bytes",
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func testCommandReportsAFailingCase() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write(
             "tailtrack.yml",
             """
@@ -91,17 +91,17 @@ import Testing
                     expect: { attributes: { amount: 9.5 } }
             """
         )
-        let result = try CLIRun.tailtrack(["test", "--config", directory.path("tailtrack.yml")])
+        let result = try CLIRun.tailtrack(["test", "--config", directory.file("tailtrack.yml")])
         #expect(result.status == 1)
         #expect(
             result.stdout.contains(
-                "FAIL buy tests[0] (\(directory.path("tailtrack.yml")):7): attributes.amount: expected 9.5 (a number), got \"9.50\" (a string)"
+                "FAIL buy tests[0] (\(directory.file("tailtrack.yml")):7): attributes.amount: expected 9.5 (a number), got \"9.50\" (a string)"
             ))
         #expect(result.stdout.hasSuffix("0 passed, 1 failed\n"))
     }
 
     @Test func dryRunPrintsExactOperationsForPlainAndGzipAndStdin() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write(
             "tailtrack.yml",
             """
@@ -125,7 +125,7 @@ import Testing
             """
         try directory.write("logs/access.log", log)
         let plain = try CLIRun.tailtrack([
-            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("logs/access.log"),
+            "dry-run", "--config", directory.file("tailtrack.yml"), directory.file("logs/access.log"),
         ])
         #expect(plain.status == 0)
         let lines = plain.stdout.split(separator: "\n").map(String.init)
@@ -140,28 +140,28 @@ import Testing
         // The same content gzipped, and through stdin: the same ids (same content, same offsets).
         let gzip = try CLIRun.run(
             "/bin/sh",
-            ["-c", "gzip -c '\(directory.path("logs/access.log"))' > '\(directory.path("logs/access.log.1.gz"))'"])
+            ["-c", "gzip -c '\(directory.file("logs/access.log"))' > '\(directory.file("logs/access.log.1.gz"))'"])
         #expect(gzip.status == 0)
         let compressed = try CLIRun.tailtrack([
-            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("logs/access.log.1.gz"),
+            "dry-run", "--config", directory.file("tailtrack.yml"), directory.file("logs/access.log.1.gz"),
         ])
         #expect(compressed.stdout == plain.stdout)
         let piped = try CLIRun.run(
             "/bin/sh",
             [
                 "-c",
-                "'\(CLIRun.binary)' dry-run --config '\(directory.path("tailtrack.yml"))' < '\(directory.path("logs/access.log"))'",
+                "'\(CLIRun.binary)' dry-run --config '\(directory.file("tailtrack.yml"))' < '\(directory.file("logs/access.log"))'",
             ])
         #expect(piped.stdout == plain.stdout)
         // Again: the ids are stable across runs.
         let again = try CLIRun.tailtrack([
-            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("logs/access.log"),
+            "dry-run", "--config", directory.file("tailtrack.yml"), directory.file("logs/access.log"),
         ])
         #expect(again.stdout == plain.stdout)
     }
 
     @Test func dryRunReportsRejectionsOnStderr() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write(
             "tailtrack.yml",
             """
@@ -178,17 +178,17 @@ import Testing
             "{\"msg\":\"login\",\"user\":\"\",\"ts\":1795341600000}\n{\"msg\":\"login\",\"user\":\"3\",\"ts\":1795341600}\n"
         )
         let result = try CLIRun.tailtrack([
-            "dry-run", "--config", directory.path("tailtrack.yml"), directory.path("app.log"),
+            "dry-run", "--config", directory.file("tailtrack.yml"), directory.file("app.log"),
         ])
         #expect(result.status == 0)
         #expect(result.stdout == "")
         #expect(
             result.stderr.contains(
-                "rejected: rule \"login\": \(directory.path("app.log")) offset 0: identifiers must have exactly one non-empty of id, email, phone, cio_id; none is set"
+                "rejected: rule \"login\": \(directory.file("app.log")) offset 0: identifiers must have exactly one non-empty of id, email, phone, cio_id; none is set"
             ))
         #expect(
             result.stderr.contains(
-                "rejected: rule \"login\": \(directory.path("app.log")) offset 45: timestamp 1795341 is not plausible unix seconds (expected 2000…2100); check the timestamp format"
+                "rejected: rule \"login\": \(directory.file("app.log")) offset 45: timestamp 1795341 is not plausible unix seconds (expected 2000…2100); check the timestamp format"
             ))
     }
 
@@ -196,7 +196,7 @@ import Testing
     /// `purchase` names a timestamp field its regex has no group for), `test` runs the embedded
     /// case, and `dry-run` makes exactly the operations a reader predicts.
     @Test func designExampleRulesPassCheckTestAndDryRun() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write(
             "tailtrack.yml",
             """
@@ -209,8 +209,8 @@ import Testing
             """
         )
         try directory.write("rules.yml", Self.designRules)
-        let config = directory.path("tailtrack.yml")
-        let rules = directory.path("rules.yml")
+        let config = directory.file("tailtrack.yml")
+        let rules = directory.file("rules.yml")
 
         let check = try CLIRun.tailtrack(["check", "--config", config])
         #expect(check.status == 0)
@@ -234,7 +234,7 @@ import Testing
             """
         )
         let before = Int(Date().timeIntervalSince1970)
-        let dryRun = try CLIRun.tailtrack(["dry-run", "--config", config, directory.path("logs/app.log")])
+        let dryRun = try CLIRun.tailtrack(["dry-run", "--config", config, directory.file("logs/app.log")])
         let after = Int(Date().timeIntervalSince1970)
         #expect(dryRun.status == 0)
         let lines = dryRun.stdout.split(separator: "\n").map(String.init)
@@ -305,28 +305,28 @@ extension CLITests {
     /// and the matched files not read yet.
     @Test(.enabled(if: getuid() == 0, "needs root to run status as another user"))
     func statusShowsUnreadableAndNewFiles() throws {
-        let directory = try CLITemporaryDirectory()
-        chmod(directory.root, 0o755)
+        let directory = try TemporaryDirectory()
+        chmod(directory.path, 0o755)
         try directory.write("logs/open.log", "one\n")
         try directory.write("logs/locked.log", "two\n")
         try directory.write("logs/open.log.1", "rotated\n")
-        chmod(directory.path("logs/locked.log"), 0)
-        try FileManager.default.createDirectory(atPath: directory.path("state"), withIntermediateDirectories: true)
+        chmod(directory.file("logs/locked.log"), 0)
+        try FileManager.default.createDirectory(atPath: directory.file("state"), withIntermediateDirectories: true)
         try directory.write(
             "tailtrack.yml",
             """
             track: { site_id: s, api_key: k }
-            state_dir: \(directory.path("state"))
+            state_dir: \(directory.file("state"))
             sources:
               - name: app
-                paths: ["\(directory.path("logs"))/*.log*"]
+                paths: ["\(directory.file("logs"))/*.log*"]
             rules: []
             """)
         let result = try CLIRun.run(
             "/usr/bin/setpriv",
             [
                 "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", CLIRun.binary, "status", "--config",
-                directory.path("tailtrack.yml"),
+                directory.file("tailtrack.yml"),
             ])
         #expect(result.status == 0, "\(result.stderr)")
         let rows = result.stdout.split(separator: "\n").map {
@@ -334,7 +334,7 @@ extension CLITests {
         }
         let states = Dictionary(rows.dropFirst().map { (String($0[1]), String($0.last ?? "")) }) { first, _ in first }
         #expect(
-            states == [directory.path("logs/locked.log"): "unreadable", directory.path("logs/open.log"): "new"],
+            states == [directory.file("logs/locked.log"): "unreadable", directory.file("logs/open.log"): "new"],
             "\(result.stdout)")
     }
 }
@@ -382,28 +382,5 @@ enum CLIRun {
             stdout: String(decoding: stdoutData, as: UTF8.self),
             stderr: String(decoding: stderrData, as: UTF8.self)
         )
-    }
-}
-
-/// A temporary directory removed when the test ends.
-final class CLITemporaryDirectory {
-    let root: String
-
-    init() throws {
-        root = NSTemporaryDirectory() + "tailtrack-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: root)
-    }
-
-    func path(_ relative: String) -> String { root + "/" + relative }
-
-    func write(_ relative: String, _ text: String) throws {
-        let full = path(relative)
-        try FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: true, encoding: .utf8)
     }
 }

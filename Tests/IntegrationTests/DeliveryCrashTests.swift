@@ -17,7 +17,7 @@ extension DeliveryIntegrationTests {
             let seed =
                 ProcessInfo.processInfo.environment["TAILTRACK_TEST_SEED"].flatMap { UInt64($0) }
                 ?? UInt64(UInt32.random(in: 1...UInt32.max))
-            var random = SeededRandom(seed: seed)
+            var random = SplitMix64(seed: seed)
             let workspace = try TrackWorkspace()
             defer { workspace.remove() }
             let endpoint = TrackEndpoint(randomFaultRate: 0.3)
@@ -192,19 +192,4 @@ func inode(of path: String) throws -> UInt64 {
     var info = stat()
     guard stat(path, &info) == 0 else { throw IntegrationFailure("cannot stat \(path)") }
     return UInt64(info.st_ino)
-}
-
-/// A small seeded generator so a failing random run can be repeated from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -22,9 +22,8 @@ final class IntegrationEnvironment {
     var positions: String { state + "/positions.json" }
 
     init(_ name: String) throws {
-        let base = FileManager.default.temporaryDirectory.path + "/tailtrack-it-\(name)-\(UUID().uuidString.prefix(8))"
-        root = base
-        try FileManager.default.createDirectory(atPath: base + "/logs", withIntermediateDirectories: true)
+        root = try TemporaryDirectory.create(prefix: "tailtrack-it-\(name)")
+        try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
     }
 
     /// Writes the config: `output: file`, one rule turning each `seq=N user=U` line into an
@@ -64,10 +63,9 @@ final class IntegrationEnvironment {
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// Removes the directory, unless `TAILTRACK_IT_KEEP` is set (to look at a failure).
+    /// Removes the directory, unless `TAILTRACK_IT_KEEP` or `TAILTRACK_KEEP_TEMP` is set (to look at a failure).
     func remove() {
-        guard ProcessInfo.processInfo.environment["TAILTRACK_IT_KEEP"] == nil else { return }
-        try? FileManager.default.removeItem(atPath: root)
+        TemporaryDirectory.remove(root)
     }
 }
 

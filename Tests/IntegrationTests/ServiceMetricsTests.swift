@@ -29,7 +29,7 @@ import Testing
 
     /// A config reading `app.log` from the start into an output file, with one rule (`buy`)
     /// and the metrics endpoint on a free port.
-    private func writeBuyConfig(in scratch: ServiceScratchDirectory) throws {
+    private func writeBuyConfig(in scratch: TemporaryDirectory) throws {
         try scratch.write(
             "tailtrack.yml",
             """
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func servesCountersPerSourceAndRuleAndAHealthyHealthz() async throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try scratch.write("app.log", "buy user=1\nbuy user=2\nnoise\n")
         try writeBuyConfig(in: scratch)
         let daemon = try ServiceProcess(
@@ -84,7 +84,7 @@ import Testing
     /// every retry, and logged once more when a save works again; delivery goes on meanwhile and
     /// the saved position then catches up.
     @Test func aFailingPositionsSaveIsLoggedOnceCountedAndRecovers() async throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try scratch.write("app.log", "buy user=1\n")
         try writeBuyConfig(in: scratch)
         let positions = scratch.file("state/positions.json")
@@ -123,7 +123,7 @@ import Testing
     }
 
     @Test func healthzTurnsUnhealthyWhenDeliveriesFailForLongerThanUnhealthyAfter() async throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try scratch.write("app.log", "buy user=1\n")
         try scratch.write(
             "tailtrack.yml",

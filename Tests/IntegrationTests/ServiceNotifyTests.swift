@@ -5,7 +5,7 @@ import Testing
 /// The daemon speaks systemd's notify protocol on a real datagram socket, in the right order.
 @Suite struct ServiceNotifyTests {
     @Test func reportsReadyReloadingAndStoppingInOrderAndPingsTheWatchdog() async throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try scratch.write("app.log", "buy user=1\nbuy user=2\n")
         try scratch.write(
             "tailtrack.yml",

@@ -7,7 +7,7 @@ import Testing
     private static let hasSystemdAnalyze = FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")
     private static let hasDpkgDeb = FileManager.default.isExecutableFile(atPath: "/usr/bin/dpkg-deb")
 
-    private func buildDeb(into scratch: ServiceScratchDirectory) throws -> String {
+    private func buildDeb(into scratch: TemporaryDirectory) throws -> String {
         let result = try serviceRun(
             "/bin/bash",
             [
@@ -20,7 +20,7 @@ import Testing
 
     @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
     func theDebHoldsTheBinaryUnitConffilesRulesAndManPage() throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let deb = try buildDeb(into: scratch)
         #expect(deb.hasPrefix(scratch.file("out") + "/tailtrack_1.2.3_"))
         #expect(deb.hasSuffix(".deb"))
@@ -106,7 +106,7 @@ import Testing
 
     @Test(.enabled(if: canInstallForReal, "needs root, dpkg and adduser, and no tailtrack package installed"))
     func dpkgInstallCreatesTheUserAndPurgeRemovesEverything() throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let deb = try buildDeb(into: scratch)
         let install = try serviceRun("/usr/bin/dpkg", ["-i", deb])
         defer { _ = try? serviceRun("/usr/bin/dpkg", ["--purge", "tailtrack"]) }
@@ -133,7 +133,7 @@ import Testing
 
     @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
     func theInstalledDefaultConfigPassesCheckWithCredentialsFromSystemd() throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let deb = try buildDeb(into: scratch)
         let root = scratch.file("root")
         #expect(try serviceRun("/usr/bin/dpkg-deb", ["-x", deb, root]).status == 0)
@@ -166,7 +166,7 @@ import Testing
         .enabled(if: hasDpkgDeb, "dpkg-deb is not installed"),
         .enabled(if: hasSystemdAnalyze, "systemd-analyze is not installed; the unit is not verified"))
     func systemdAnalyzeVerifiesTheInstalledUnit() throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let deb = try buildDeb(into: scratch)
         let root = scratch.file("root")
         #expect(try serviceRun("/usr/bin/dpkg-deb", ["-x", deb, root]).status == 0)

@@ -18,12 +18,12 @@ import Testing
 
         """
 
-    private func operations(_ scratch: ServiceScratchDirectory) -> [String] {
+    private func operations(_ scratch: TemporaryDirectory) -> [String] {
         scratch.read("out.jsonl").split(separator: "\n").map(String.init)
     }
 
     @Test func aBadRuleFileIsRejectedAndTheOldRulesKeepWorkingThenAGoodOneApplies() async throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: scratch.file("rules.d"), withIntermediateDirectories: true)
         try scratch.write("rules.d/shop.yml", "rules:\n" + buy)
         try scratch.write("app.log", "buy user=1\n")

@@ -8,37 +8,6 @@ let servicePackageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 /// The built `tailtrack` binary the integration tests run.
 let serviceBinary = servicePackageRoot + "/.build/debug/tailtrack"
 
-/// A scratch directory, removed when released.
-final class ServiceScratchDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "tailtrack-service-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ text: String) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file(name)))
-    }
-
-    func append(_ name: String, _ text: String) throws {
-        guard let handle = FileHandle(forWritingAtPath: file(name)) else { throw CocoaError(.fileNoSuchFile) }
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(Data(text.utf8))
-    }
-
-    func read(_ name: String) -> String {
-        (try? String(contentsOfFile: file(name), encoding: .utf8)) ?? ""
-    }
-}
-
 /// Polls `condition` until it holds or `timeout` passes.
 func serviceEventually(timeout: Duration = .seconds(60), _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout

@@ -208,18 +208,14 @@ struct TrackWorkspace {
     var positionsPath: String { stateDirectory + "/positions.json" }
 
     init() throws {
-        let template = NSTemporaryDirectory() + "tailtrack-delivery-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        guard let made = mkdtemp(&bytes) else { throw IntegrationFailure("cannot create a temporary directory") }
-        root = String(cString: made)
+        root = try TemporaryDirectory.create(prefix: "tailtrack-delivery")
         try FileManager.default.createDirectory(atPath: root + "/log", withIntermediateDirectories: false)
         try FileManager.default.createDirectory(atPath: root + "/state", withIntermediateDirectories: false)
     }
 
-    /// Removes the directory, unless `TAILTRACK_KEEP_TEMP` is set (to read a failed run's logs).
+    /// Removes the directory, unless `TAILTRACK_KEEP_TEMP` or `TAILTRACK_IT_KEEP` is set (to read a failed run's logs).
     func remove() {
-        if ProcessInfo.processInfo.environment["TAILTRACK_KEEP_TEMP"] != nil { return }
-        try? FileManager.default.removeItem(atPath: root)
+        TemporaryDirectory.remove(root)
     }
 
     /// A server configured with the workspace's credentials.

@@ -7,10 +7,9 @@ import Testing
 /// The benchmark's generator, sink and stage loops on small data (no timing asserted).
 @Suite struct BenchTests {
     private func withDirectory(_ body: (String) async throws -> Void) async throws {
-        let path = NSTemporaryDirectory() + "tailtrack-bench-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try await body(path)
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        try await body(directory.path)
     }
 
     private func ruleSet(in directory: String) throws -> RuleSet {

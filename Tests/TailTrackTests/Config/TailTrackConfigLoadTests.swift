@@ -4,11 +4,11 @@ import Testing
 @testable import TailTrack
 
 @Suite struct TailTrackConfigLoadTests {
-    let directory: ConfigTestDirectory
+    let directory: TemporaryDirectory
     let credentials = ["CIO_SITE_ID": "site-1", "CIO_API_KEY": "key-1"]
 
     init() throws {
-        directory = try ConfigTestDirectory()
+        directory = try TemporaryDirectory()
     }
 
     /// Writes `text` as `tailtrack.yml` and loads it.

@@ -43,8 +43,7 @@ import Testing
     }
 
     @Test func afterAFailureOneRequestAtATimeProbesUntilTrackAnswers() async throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let track = FlakyTrack(failures: 10)
         let log = AcknowledgementLog()
         let operation = DeliveryFixture.operation(0)

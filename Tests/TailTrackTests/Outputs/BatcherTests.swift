@@ -16,10 +16,9 @@ import TrackTestServer
         retry: RetrySettings = DeliveryFixture.fastRetry,
         logs: CapturedLogs = CapturedLogs(),
         acknowledgingTogether: Bool = false,
-        _ body: (Batcher, TrackTestServer, AcknowledgementLog, DeliveryTempDirectory) async throws -> Void
+        _ body: (Batcher, TrackTestServer, AcknowledgementLog, TemporaryDirectory) async throws -> Void
     ) async throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let server = try await Fixture.makeServer(rejectWhole: rejectWhole)
         let client = try TrackClient(settings: Fixture.trackSettings(url: server.url), logger: Fixture.logger)
         let log = AcknowledgementLog()
@@ -44,7 +43,7 @@ import TrackTestServer
         try await server.shutdown()
     }
 
-    private func deadLetters(_ directory: DeliveryTempDirectory) -> [DeadLetter] {
+    private func deadLetters(_ directory: TemporaryDirectory) -> [DeadLetter] {
         directory.lines(DeadLetterWriter.fileName).compactMap { DeadLetter(jsonLine: Array($0.utf8)) }
     }
 

@@ -6,8 +6,7 @@ import TrackTestServer
 
 @Suite struct DeadLetterReplayTests {
     @Test func resendsAndKeepsOnlyWhatStillFails() async throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let server = try await DeliveryFixture.makeServer()
         let client = try TrackClient(
             settings: DeliveryFixture.trackSettings(url: server.url),

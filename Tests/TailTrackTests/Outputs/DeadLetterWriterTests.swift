@@ -19,8 +19,7 @@ import Testing
     }
 
     @Test func writesOneLinePerOperation() throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let writer = DeadLetterWriter(stateDirectory: directory.path + "/state", settings: DeadLetterSettings())
         try writer.write([letter(7), letter(8, operation: "")])
         #expect(
@@ -37,8 +36,7 @@ import Testing
     }
 
     @Test func rotatesAtMaxBytesKeepingOldFiles() throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let lineLength = letter(0).jsonLine().count + 1
         let writer = DeadLetterWriter(
             stateDirectory: directory.path,

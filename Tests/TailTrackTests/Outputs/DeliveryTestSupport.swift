@@ -73,25 +73,6 @@ enum DeliveryFixture {
     static let logger = Logger(label: "tailtrack.delivery.tests") { _ in SwiftLogNoOpLogHandler() }
 }
 
-/// A fresh temporary directory, removed by ``remove()``.
-struct DeliveryTempDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "tailtrack-delivery-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func lines(_ name: String) -> [String] {
-        guard let data = FileManager.default.contents(atPath: path + "/" + name) else { return [] }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-    }
-}
-
 /// Collects acknowledgements in the order they arrive.
 actor AcknowledgementLog {
     private(set) var entries: [(FileKey, UInt64)] = []

@@ -9,8 +9,7 @@ import TrackTestServer
 @Suite struct RandomFaultTests {
     @Test(arguments: [UInt64(7), 42])
     func everythingArrivesThroughRandomFaults(seed: UInt64) async throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let server = TrackTestServer(
             configuration: .init(
                 siteID: DeliveryFixture.siteID,

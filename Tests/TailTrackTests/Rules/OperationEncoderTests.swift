@@ -1,4 +1,5 @@
 import Testing
+import TrackTestServer
 
 @testable import TailTrack
 
@@ -122,7 +123,7 @@ import Testing
 
     /// Deterministic pseudo-random lines over ``values``.
     private static func lines(count: Int, seed: UInt64) -> [[UInt8]] {
-        var generator = SplitMix(state: seed)
+        var generator = SplitMix64(seed: seed)
         var result: [[UInt8]] = []
         let ordinary = [Array("42".utf8), Array("purchase".utf8), Array("12.5".utf8)]
         for _ in 0..<count {
@@ -321,7 +322,7 @@ import Testing
             "0", "-0", "1", "10", "100.0", "0.5", "0.05", "0.001", "123.456", "-42.75", "999999999999999",
             "0.123456789012345", "12345.6789012345", "7.10", "00012.000340",
         ]
-        var generator = SplitMix(state: 3)
+        var generator = SplitMix64(seed: 3)
         for _ in 0..<2000 {
             let whole = generator.next() % 1_000_000
             let fraction = generator.next() % 100_000
@@ -378,19 +379,6 @@ import Testing
             output.appendInteger(number)
             #expect(String(decoding: output.bytes, as: UTF8.self) == String(number))
         }
-    }
-}
-
-/// SplitMix64: a tiny seeded generator, so the generated cases are the same on every run.
-struct SplitMix {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,4 +1,5 @@
 import Testing
+import TrackTestServer
 
 @testable import TailTrack
 
@@ -54,7 +55,7 @@ import Testing
             "a", "b", "ab", "ba", "=", "\\.", ".", "\\d", "[ab]", "[^a]", "(a|b)", "(?:ab)", "(?<=b)a", "a?", "b*",
             "a+", "b{0,2}", "a{2}", "(?=a)", "\\s", "ab?", "(b)?a",
         ]
-        var generator = SplitMix(state: 7)
+        var generator = SplitMix64(seed: 7)
         func pick<T>(_ items: [T]) -> T { items[Int(generator.next() % UInt64(items.count))] }
         let data = RegexMatchData(groups: 4)
         var checkedMatches = 0
@@ -129,7 +130,7 @@ import Testing
             "", "account closed", "x5 buy user=3", "buy user", "buy user=4\r", "12 account closed",
             "long=short", "long=" + String(repeating: "n", count: 120), "buy user=5 long=both",
         ]
-        var generator = SplitMix(state: 42)
+        var generator = SplitMix64(seed: 42)
         var text: [UInt8] = []
         var spans: [LineSpan] = []
         for _ in 0..<400 {

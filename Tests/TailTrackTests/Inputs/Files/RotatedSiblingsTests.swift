@@ -18,8 +18,8 @@ import Testing
     /// One listing serves every file of a directory, with `rotated_dir` (olddir) included, and
     /// `fresh` sees files that appeared after the first listing.
     @Test func siblingIndexListsNextToTheFileAndInTheRotatedDirectory() throws {
-        let root = NSTemporaryDirectory() + "tailtrack-siblings-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory()
+        let root = directory.path
         try FileManager.default.createDirectory(atPath: root + "/old", withIntermediateDirectories: true)
         for name in ["app.log", "app.log.1", "app.log.3.gz", "web.log", "web.log-20261122", "old/app.log.2"] {
             _ = FileManager.default.createFile(atPath: root + "/" + name, contents: Data("x\n".utf8))

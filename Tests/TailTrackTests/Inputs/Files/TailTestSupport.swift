@@ -4,54 +4,6 @@ import Testing
 
 @testable import TailTrack
 
-/// A temporary directory removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "tailtrack-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ text: String) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file(name)))
-    }
-
-    func append(_ name: String, _ text: String) throws {
-        guard let handle = FileHandle(forWritingAtPath: file(name)) else {
-            throw CocoaError(.fileNoSuchFile)
-        }
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(Data(text.utf8))
-    }
-
-    func rename(_ from: String, _ to: String) throws {
-        try FileManager.default.moveItem(atPath: file(from), toPath: file(to))
-    }
-
-    func remove(_ name: String) throws {
-        try FileManager.default.removeItem(atPath: file(name))
-    }
-
-    /// Runs `/bin/gzip` (or another tool) on files in the directory.
-    func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: path)
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-    }
-}
-
 /// Collects delivered lines as text and acknowledges every chunk through the real path.
 actor LineCollector {
     private(set) var lines: [String] = []

@@ -5,8 +5,7 @@ import Testing
 
 @Suite struct FileOutputSinkTests {
     @Test func appendsLinesThenAcknowledges() async throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let log = AcknowledgementLog()
         let sink = FileOutputSink(
             path: directory.path + "/out.jsonl",

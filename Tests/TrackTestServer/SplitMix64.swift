@@ -1,0 +1,24 @@
+/// SplitMix64: the tests' one seeded random source, so that a randomized run (the test
+/// server's random faults, generated rule inputs, the tailer's model-based sequences, the
+/// crash test's kills) can be repeated exactly from its seed.
+///
+/// It lives in this module because the test server needs it and every test target imports
+/// the module: one copy serves them all.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in [0, 1) with 53 random bits.
+    public mutating func nextUnit() -> Double {
+        Double(next() >> 11) / Double(1 << 53)
+    }
+}
