@@ -96,8 +96,8 @@ struct ModelGeneration: Sendable {
         for _ in 0..<count {
             let index = lines.count
             // Unique lines of varied lengths: every file has its own first line (fingerprint).
-            let filler = String(
-                repeating: "abcdefghij".map(String.init)[(number + index) % 10], count: (number * 7 + index * 13) % 37)
+            let letter = Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8((number + index) % 10)))
+            let filler = String(repeating: letter, count: (number * 7 + index * 13) % 37)
             let line = "g\(number) n\(index) \(filler)"
             lines.append(line)
             ends.append((ends.last ?? 0) + UInt64(line.utf8.count + 1))
