@@ -6,7 +6,8 @@ import Testing
 
 /// Tailer bugs the model found, reduced to deterministic tests. Disabled until the tailer is
 /// fixed (not in this change: the tailer is being split up); meanwhile the model steers clear
-/// of them: it lets the tailer read the live file to its end before a copytruncate, dates
+/// of them: it lets the tailer read the live file to its end before a copytruncate and the
+/// first line of a rotated file before its compression, dates
 /// compressed files read before an hour back at a restart, and changes no file before a new
 /// tailer's first scan.
 ///
@@ -14,7 +15,8 @@ import Testing
 /// and not yet created the new one follows no file of the family, so with no saved position
 /// the rotated files are never backfilled; a rotated file renamed (`.1` → `.2`) between the
 /// first scan's listing and its open is skipped for good; a copytruncate followed by a
-/// rename rotation between two looks (one poll interval) reads the copy twice.
+/// rename rotation between two looks (one poll interval) reads the copy twice. And, rarely
+/// (twice in 2,500 sequences), the race of ``rotatedAndCompressedBeforeItsFirstReadIsReadOnce()``.
 ///
 /// Seeds 2171, 2202, 2209: a live file followed at offset 0 with nothing read from it yet (just opened at
 /// start with a backlog, or by a restart whose saved position is 0, or reading paused by a
@@ -116,5 +118,35 @@ import Testing
         #expect(await third.collector.waitFor("the new line") { $0.contains("line 4") })
         #expect(await third.collector.lines == ["line 4"])
         try await third.stop()
+    }
+
+    /// Seeds 21628, 21764: lines written to the live file, which is rotated and compressed at
+    /// once (`compress` without `delaycompress`) before the tailer read anything from it (it
+    /// was behind): its fingerprint is still unknown, so the .gz is not recognised as the
+    /// compressed copy of the file still open and is read as a new rotated file; the lines are
+    /// read twice in one run (with the same ids).
+    @Test(.disabled("tailer bug: rotated and compressed before its first read, a file is read twice"))
+    func rotatedAndCompressedBeforeItsFirstReadIsReadOnce() async throws {
+        let directory = try TemporaryDirectory()
+        // More than the read queue holds: with delivery stalled, reading stops, scanning goes on.
+        try directory.write("big.log", numbered(1, 40_000, prefix: String(repeating: "x", count: 30)))
+        try directory.write("app.log", "")
+        let harness = try TailerHarness.start(directory: directory, paths: ["big.log", "app.log"], paused: true)
+        #expect(await harness.waitForChunks(1))
+        try directory.append("app.log", numbered(1, 2, prefix: "app"))
+        try directory.rename("app.log", "app.log.1")
+        try directory.write("app.log", "")
+        try directory.run("/bin/gzip", ["app.log.1"])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await !harness.tailer.status().contains(where: { $0.path.hasSuffix(".gz") })
+            && ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        await harness.collector.setPaused(false)
+        #expect(await harness.collector.waitFor("every line") { $0.count >= 40_002 })
+        let appLines = await harness.collector.lines.filter { $0.hasPrefix("app") }
+        #expect(appLines == numberedLines(1, 2, prefix: "app"), "\(appLines)")
+        try await harness.stop()
     }
 }
