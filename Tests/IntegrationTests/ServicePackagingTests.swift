@@ -61,7 +61,7 @@ import Testing
     /// binary's build id, where gdb and coredumpctl look for it.
     @Test(.enabled(if: hasDpkgDeb, "dpkg-deb is not installed"))
     func theBinaryIsStrippedAndItsSymbolsAreInTheDbgsymPackage() throws {
-        let scratch = try ServiceScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let deb = try buildDeb(into: scratch)
         let ddeb = deb.replacingOccurrences(of: "/tailtrack_1.2.3_", with: "/tailtrack-dbgsym_1.2.3_")
             .replacingOccurrences(of: ".deb", with: ".ddeb")

@@ -40,8 +40,7 @@ import Testing
     }
 
     @Test func anotherAPIGetsBatchingRetriesAndDeadLettersFromTheBatcher() async throws {
-        let directory = try DeliveryTempDirectory()
-        defer { directory.remove() }
+        let directory = try TemporaryDirectory()
         let rejected = DeliveryError(status: 400, code: .badRequest, message: "no userId")
         let api = ScriptedAPI(script: [
             .partiallyRejected([BatchItemRejection(index: 1, reason: "missing userId")]),
