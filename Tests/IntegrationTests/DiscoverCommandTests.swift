@@ -7,10 +7,10 @@ import Testing
 /// `check` and `test` and take, under `dry-run`, exactly the lines of their templates.
 @Suite struct DiscoverCommandTests {
     @Test func assignGroupsAGeneratedLogExactly() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let log = GeneratedLog.make(lines: 600)
         try directory.write("app.log", log.text)
-        let result = try CLIRun.tailtrack(["discover", "--assign", directory.path("app.log")])
+        let result = try CLIRun.tailtrack(["discover", "--assign", directory.file("app.log")])
         #expect(result.status == 0)
         let ids = result.stdout.split(separator: "\n").map(String.init)
         #expect(ids.count == log.truth.count)
@@ -18,24 +18,24 @@ import Testing
     }
 
     @Test func assignReadsGzipAndStandardInputLikePlainFiles() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let log = GeneratedLog.make(lines: 200)
         try directory.write("app.log", log.text)
         let gzip = try CLIRun.run(
-            "/bin/sh", ["-c", "gzip -c \(directory.path("app.log")) > \(directory.path("app.log.gz"))"])
+            "/bin/sh", ["-c", "gzip -c \(directory.file("app.log")) > \(directory.file("app.log.gz"))"])
         #expect(gzip.status == 0)
-        let plain = try CLIRun.tailtrack(["discover", "--assign", directory.path("app.log")])
-        let compressed = try CLIRun.tailtrack(["discover", "--assign", directory.path("app.log.gz")])
+        let plain = try CLIRun.tailtrack(["discover", "--assign", directory.file("app.log")])
+        let compressed = try CLIRun.tailtrack(["discover", "--assign", directory.file("app.log.gz")])
         #expect(plain.status == 0)
         #expect(compressed.stdout == plain.stdout)
         #expect(plain.stdout.split(separator: "\n").count == 200)
     }
 
     @Test func jsonDescribesEveryTemplate() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let log = GeneratedLog.make(lines: 300)
         try directory.write("app.log", log.text)
-        let result = try CLIRun.tailtrack(["discover", "--json", directory.path("app.log")])
+        let result = try CLIRun.tailtrack(["discover", "--json", directory.file("app.log")])
         #expect(result.status == 0)
         let objects = try result.stdout.split(separator: "\n").map { line in
             try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -59,7 +59,7 @@ import Testing
 
     @Test(arguments: ["generated", "hdfs", "zookeeper"])
     func writtenRulesCheckTestAndTakeExactlyTheirLines(_ name: String) throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         let lines: [String]
         switch name {
         case "hdfs": lines = LoghubFixtures.hdfs.map(\.line)
@@ -74,21 +74,21 @@ import Testing
               region: us
               site_id: "${CIO_SITE_ID}"
               api_key: "${CIO_API_KEY}"
-            state_dir: \(directory.path("state"))
+            state_dir: \(directory.file("state"))
             sources:
               - name: app
-                paths: ["\(directory.path("logs/*.log"))"]
+                paths: ["\(directory.file("logs/*.log"))"]
             rules:
               - include: "rules.yml"
             """
         )
-        let config = directory.path("tailtrack.yml")
+        let config = directory.file("tailtrack.yml")
         let discover = try CLIRun.tailtrack([
-            "discover", "--source", "app", "--top", "100", "--rules-out", directory.path("rules.yml"),
-            directory.path("logs/app.log"),
+            "discover", "--source", "app", "--top", "100", "--rules-out", directory.file("rules.yml"),
+            directory.file("logs/app.log"),
         ])
         #expect(discover.status == 0, "\(discover.stderr)")
-        let json = try CLIRun.tailtrack(["discover", "--json", "--top", "100", directory.path("logs/app.log")])
+        let json = try CLIRun.tailtrack(["discover", "--json", "--top", "100", directory.file("logs/app.log")])
         let counts = json.stdout.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["count"] as? Int
         }
@@ -102,7 +102,7 @@ import Testing
 
         // Each rule takes exactly its template's lines: the per-rule counts are the template
         // counts, and no line is left over or rejected.
-        let dryRun = try CLIRun.tailtrack(["dry-run", "--config", config, directory.path("logs/app.log")])
+        let dryRun = try CLIRun.tailtrack(["dry-run", "--config", config, directory.file("logs/app.log")])
         #expect(dryRun.status == 0)
         let matched = dryRun.stderrLines.compactMap { line -> Int? in
             guard line.hasPrefix("  rule "), let range = line.range(of: "matched ") else { return nil }
@@ -117,9 +117,9 @@ import Testing
     @Test(arguments: ["hdfs", "zookeeper"])
     func assignOnLoghubFixtures(_ name: String) throws {
         let fixture = name == "hdfs" ? LoghubFixtures.hdfs : LoghubFixtures.zookeeper
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("fixture.log", fixture.map(\.line).joined(separator: "\r\n"))
-        let result = try CLIRun.tailtrack(["discover", "--assign", directory.path("fixture.log")])
+        let result = try CLIRun.tailtrack(["discover", "--assign", directory.file("fixture.log")])
         #expect(result.status == 0)
         let ids = result.stdout.split(separator: "\n").map(String.init)
         #expect(ids.count == fixture.count)
@@ -127,20 +127,20 @@ import Testing
     }
 
     @Test func configAndSourceReadTheSourcesFiles() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("logs/a.log", GeneratedLog.make(lines: 100).text)
         try directory.write("logs/b.log", GeneratedLog.make(lines: 50).text)
         try directory.write(
             "tailtrack.yml",
             """
             track: { region: us, site_id: "${CIO_SITE_ID}", api_key: "${CIO_API_KEY}" }
-            state_dir: \(directory.path("state"))
+            state_dir: \(directory.file("state"))
             sources:
               - name: app
-                paths: ["\(directory.path("logs/*.log"))"]
+                paths: ["\(directory.file("logs/*.log"))"]
             """
         )
-        let config = directory.path("tailtrack.yml")
+        let config = directory.file("tailtrack.yml")
         let result = try CLIRun.tailtrack(["discover", "--config", config, "--source", "app"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("150 lines, "))
@@ -150,9 +150,9 @@ import Testing
     }
 
     @Test func defaultReportListsTemplatesMostFrequentFirst() throws {
-        let directory = try CLITemporaryDirectory()
+        let directory = try TemporaryDirectory()
         try directory.write("app.log", GeneratedLog.make(lines: 300).text)
-        let result = try CLIRun.tailtrack(["discover", "--top", "2", directory.path("app.log")])
+        let result = try CLIRun.tailtrack(["discover", "--top", "2", directory.file("app.log")])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("300 lines, "))
         #expect(result.stdout.components(separatedBy: "\n#").count == 3)

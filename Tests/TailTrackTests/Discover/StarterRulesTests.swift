@@ -13,9 +13,9 @@ import Testing
             _ = copy.withUTF8 { discovery.miner.add(UnsafeRawBufferPointer($0)) }
         }
         let yaml = StarterRules.yaml(for: discovery.templates(), source: source, origin: "a test")
-        let directory = NSTemporaryDirectory() + "tailtrack-discover-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = try TemporaryDirectory()
+        let directory = temporary.path
+        defer { withExtendedLifetime(temporary) {} }
         try yaml.write(toFile: directory + "/rules.yml", atomically: true, encoding: .utf8)
         try """
         state_dir: \(directory)/state
