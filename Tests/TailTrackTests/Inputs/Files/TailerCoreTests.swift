@@ -57,7 +57,7 @@ import Testing
             guard !rotated else { return }
             rotated = true
             try? directory.rename("app.log", "app.log-20261202")
-            if recreate { try? directory.write("app.log", numbered(5, 2)) }
+            if recreate { _ = try? directory.write("app.log", numbered(5, 2)) }
         }
         return (core, { rotated })
     }
