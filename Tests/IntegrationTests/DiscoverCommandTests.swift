@@ -1,6 +1,7 @@
 // Over 400 lines: the generated log and two loghub fixtures (48 lines of data) live here, beside the tests that read them.
 import Foundation
 import Testing
+import TrackTestServer
 
 /// `tailtrack discover` run as the built binary: `--assign` on a generated log with known
 /// templates and on small loghub fixtures, `--json`, and `--rules-out` whose rules then pass
@@ -156,22 +157,6 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("300 lines, "))
         #expect(result.stdout.components(separatedBy: "\n#").count == 3)
-    }
-}
-
-/// Grouping accuracy as Zhu et al. (2019) define it: a line is correct when the set of lines
-/// in its predicted group equals the set of lines in its true group.
-enum DiscoverAccuracy {
-    static func grouping(truth: [String], predicted: [String]) -> Double {
-        guard truth.count == predicted.count, !truth.isEmpty else { return 0 }
-        var trueGroups: [String: Set<Int>] = [:]
-        var predictedGroups: [String: Set<Int>] = [:]
-        for index in truth.indices {
-            trueGroups[truth[index], default: []].insert(index)
-            predictedGroups[predicted[index], default: []].insert(index)
-        }
-        let correct = truth.indices.filter { trueGroups[truth[$0]] == predictedGroups[predicted[$0]] }.count
-        return Double(correct) / Double(truth.count)
     }
 }
 

@@ -1,4 +1,5 @@
 import Testing
+import TrackTestServer
 
 @testable import TailTrack
 
