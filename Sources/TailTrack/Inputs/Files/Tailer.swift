@@ -64,8 +64,10 @@ public final class Tailer: Sendable {
     /// code pages there, before reading makes the pipeline's own code resident).
     /// `beforeFirstScan` runs once, on the reading thread, just before that scan (the agent
     /// gives back the code of its set-up there, before the scan builds a state per file).
+    /// `keySpace` is the range of ``FileKey``s its files get (see ``InputKeySpace``).
     public init(
         config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
+        keySpace: InputKeySpace = InputKeySpace(index: 0),
         beforeFirstScan: @escaping @Sendable () -> Void = {},
         sourcesOpened: @escaping @Sendable () -> Void = {},
         consumer: @escaping @Sendable ([LineChunk]) async -> Void
@@ -76,7 +78,7 @@ public final class Tailer: Sendable {
         self.consumer = consumer
         self.sourcesOpened = sourcesOpened
         self.beforeFirstScan = beforeFirstScan
-        self.core = Mutex(TailerCore(config: config, checkpoint: checkpoint, logger: logger))
+        self.core = Mutex(TailerCore(config: config, checkpoint: checkpoint, logger: logger, keySpace: keySpace))
     }
 
     /// Follows files until the task is cancelled, then stops reading and returns (open

@@ -80,7 +80,13 @@ final class TailerCore {
     /// an agent not running as root) by throwing.
     var beforeOpeningLivePath: ((String) throws -> Void)?
 
-    init(config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger) {
+    /// `keySpace`: the range of ``FileKey``s this input's files get, so that acknowledgements
+    /// find their way back to it among the agent's inputs.
+    init(
+        config: TailTrackConfig, checkpoint: CheckpointStore, logger: Logger,
+        keySpace: InputKeySpace = InputKeySpace(index: 0)
+    ) {
+        self.nextKey = keySpace.firstKey.rawValue + 1
         self.config = config
         self.checkpoint = checkpoint
         self.logger = logger

@@ -249,3 +249,30 @@ private final class LockedPaths {
     var paths: Set<String>
     init(_ paths: [String]) { self.paths = Set(paths) }
 }
+
+/// Each input of the agent numbers its units in its own key space, so that an acknowledgement
+/// is routed back to the input that produced the lines.
+@Suite struct TailerKeySpaceTests {
+    @Test func aTailersFilesGetKeysInItsOwnSpace() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("app.log", "one\ntwo\n")
+        let config = TailTrackConfig(
+            file: "test.yml", stateDirectory: directory.file("state"),
+            sources: [
+                SourceSettings(
+                    name: "app", paths: [directory.file("app.log")], startAt: .beginning,
+                    location: SourceLocation(file: "test.yml", line: 1))
+            ])
+        let store = try CheckpointStore(stateDirectory: directory.file("state"), logger: Logger(label: "test"))
+        let core = TailerCore(
+            config: config, checkpoint: store, logger: Logger(label: "test"), keySpace: InputKeySpace(index: 3))
+        var keys: [FileKey] = []
+        var clock = ContinuousClock.now
+        for _ in 0..<20 where keys.isEmpty {
+            clock += .milliseconds(30)
+            keys += core.step(now: clock).chunks.map(\.file)
+        }
+        #expect(!keys.isEmpty)
+        #expect(keys.allSatisfy { InputKeySpace.input(of: $0) == 3 })
+    }
+}
